@@ -1,0 +1,109 @@
+"""Runtime settings, read from the environment (prefix ``SOCIALSELL_``) and ``.env``.
+
+Every default is the embedded mode: SQLite and local files under ``data_dir``, jobs, limits and
+pub/sub in memory. Production sets a database URL, Redis and a secret, and is refused otherwise.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-this-is-not-secret"  # noqa: S105 - the sentinel production refuses
+
+
+class ConfigurationError(RuntimeError):
+    """A setting makes the app unsafe or impossible to start; the message is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOCIALSELL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Sessions and tokens
+    access_token_minutes: int = 15
+    session_idle_hours: int = 24
+    session_max_days: int = 30
+    max_sessions_per_user: int = 5
+
+    # Rate limits ("N per minute" strings, parsed by `limits`)
+    login_rate_limit: str = "5/minute"
+    register_rate_limit: str = "10/hour"
+
+    # Jobs and the scheduler tick
+    embedded_jobs: bool | None = Field(
+        default=None, description="Run jobs in the web process. Default: on unless Redis is set."
+    )
+    tick_seconds: float = 5.0
+
+    # Logging
+    log_level: str = "INFO"
+    log_json: bool | None = None
+
+    # Meta (the sandbox by default)
+    meta_graph_url: str = "http://127.0.0.1:8100"
+    meta_oauth_url: str = "http://127.0.0.1:8100"
+    meta_api_version: str = "v23.0"
+    meta_app_id: str = "sandbox-app-id"
+    meta_app_secret: SecretStr = SecretStr("sandbox-app-secret")
+    meta_webhook_verify_token: SecretStr = SecretStr("sandbox-verify-token")
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        if self.database_url is None:
+            object.__setattr__(
+                self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'socialsell.db'}"
+            )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None  # filled by the validator
+        return self.database_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def jobs_in_process(self) -> bool:
+        if self.embedded_jobs is not None:
+            return self.embedded_jobs
+        return self.redis_url is None
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.is_production
+
+    @cached_property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def check_production(self) -> None:
+        """Refuse unsafe production configurations, with a one-line reason."""
+        if not self.is_production:
+            return
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            raise ConfigurationError(
+                "SOCIALSELL_SECRET_KEY is the default; set a long random value for production."
+            )
+        if self.is_sqlite:
+            raise ConfigurationError(
+                "SOCIALSELL_DATABASE_URL points at SQLite; production needs PostgreSQL."
+            )
