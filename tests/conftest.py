@@ -31,12 +31,14 @@ from socialsell.app import create_app
 from socialsell.db import Base, create_engine
 from socialsell.settings import Settings
 
-pytest_plugins = ["meta_sandbox.testing"]
+pytest_plugins: list[str] = []  # "meta_sandbox.testing" is added once it lands
 
 BACKEND = os.environ.get("SOCIALSELL_TEST_BACKEND", "sqlite")
-POSTGRES_URL = os.environ.get("SOCIALSELL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+POSTGRES_URL = os.environ.get(
+    "SOCIALSELL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"
+)
 REDIS_URL = os.environ.get("SOCIALSELL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"  # noqa: S105
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
 def _worker_index(config: pytest.Config) -> int:
@@ -87,7 +89,9 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-def backend(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Backend]:
+def backend(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[Backend]:
     index = _worker_index(pytestconfig)
     if BACKEND == "postgres":
         host_port = POSTGRES_URL.rsplit("@", 1)[-1]
@@ -104,10 +108,11 @@ def backend(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Confi
         database_url = f"sqlite+aiosqlite:///{path}"
         redis_url = None
     else:
-        raise pytest.UsageError(f"SOCIALSELL_TEST_BACKEND must be sqlite or postgres, not {BACKEND}")
+        raise pytest.UsageError(
+            f"SOCIALSELL_TEST_BACKEND must be sqlite or postgres, not {BACKEND}"
+        )
     migrations.upgrade(database_url)
-    result = Backend(database_url, redis_url)
-    yield result
+    return Backend(database_url, redis_url)
 
 
 async def _recreate_pg_database(name: str) -> None:
@@ -183,4 +188,3 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"socialsell test backend: {BACKEND}"
-

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from socialsell.accounts.api import router as accounts_api
+from socialsell.core.constants import API_PREFIX
 from socialsell.core.handlers import install_exception_handlers, unhandled_error
 from socialsell.core.logging import configure_logging
 from socialsell.core.middleware import Metrics, RequestContextMiddleware
@@ -21,7 +22,6 @@ from socialsell.db import create_engine, create_sessionmaker
 from socialsell.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
-API_PREFIX = "/api/v1"
 
 _API_DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>socialsell API</title>
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.include_router(ops_router)
-    app.include_router(accounts_api, prefix=API_PREFIX)
+    app.include_router(accounts_api)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -13,7 +13,9 @@ import uvicorn
 from socialsell import migrations
 from socialsell.settings import ConfigurationError, Settings
 
-app = typer.Typer(help="socialsell: social selling for Instagram and WhatsApp.", no_args_is_help=True)
+app = typer.Typer(
+    help="socialsell: social selling for Instagram and WhatsApp.", no_args_is_help=True
+)
 
 
 def _settings() -> Settings:
@@ -31,7 +33,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
-    proxy_headers: Annotated[bool, typer.Option(help="Trust X-Forwarded-* (behind nginx).")] = False,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Trust X-Forwarded-* (behind nginx).")
+    ] = False,
 ) -> None:
     """Serve the web app and the JSON API (and, in embedded mode, jobs and the tick)."""
     _settings()
@@ -76,7 +80,9 @@ def create_user(
         password = getpass.getpass("Password: ")
     try:
         created = asyncio.run(
-            create_user_account(settings, email=email, name=name, password=password, if_missing=if_missing)
+            create_user_account(
+                settings, email=email, name=name, password=password, if_missing=if_missing
+            )
         )
     except ValueError as exc:
         typer.secho(f"socialsell: {exc}", fg="red", err=True)
@@ -91,7 +97,11 @@ def worker() -> None:
 
     settings = _settings()
     if not settings.redis_url:
-        typer.secho("socialsell: worker needs SOCIALSELL_REDIS_URL; embedded mode runs jobs in `serve`.", fg="red", err=True)
+        typer.secho(
+            "socialsell: worker needs SOCIALSELL_REDIS_URL; embedded mode runs jobs in `serve`.",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2)
     asyncio.run(run_worker(settings))
 
@@ -104,11 +114,68 @@ def scheduler() -> None:
     asyncio.run(run_scheduler(_settings()))
 
 
+DEMO_EMAIL = "demo@socialsell.local"
+DEMO_PASSWORD = "Demo-Seller-2026"  # noqa: S105 - printed to the person running the demo
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the Meta sandbox.")] = 8100,
+    with_sandbox: Annotated[bool, typer.Option(help="Start the Meta sandbox too.")] = True,
+) -> None:
+    """Seed the demo workspace, start the Meta sandbox and serve the app (what `make run` does)."""
+    import subprocess
+    import sys
+
+    from socialsell.accounts.bootstrap import create_user_account
+
+    settings = _settings()
+    asyncio.run(
+        create_user_account(
+            settings, email=DEMO_EMAIL, name="Demo Seller", password=DEMO_PASSWORD, if_missing=True
+        )
+    )
+    sandbox_process = None
+    if with_sandbox:
+        sandbox_process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "socialsell.cli",
+                "sandbox",
+                "--host",
+                host,
+                "--port",
+                str(sandbox_port),
+            ]
+        )
+    typer.secho(
+        f"\n  socialsell is starting at http://{host}:{port}\n"
+        f"  Sign in as {DEMO_EMAIL} with the password {DEMO_PASSWORD}\n"
+        + (
+            f"  The Meta sandbox (a simulated phone) is at http://{host}:{sandbox_port}\n"
+            if with_sandbox
+            else ""
+        ),
+        fg="green",
+    )
+    try:
+        serve(host=host, port=port, reload=False, proxy_headers=False)
+    finally:
+        if sandbox_process is not None:
+            sandbox_process.terminate()
+            sandbox_process.wait(timeout=10)
+
+
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8100,
-    state: Annotated[str | None, typer.Option(help="Keep the sandbox's state in this file.")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="Keep the sandbox's state in this file.")
+    ] = None,
 ) -> None:
     """Run the Meta sandbox: a local emulator of the Instagram and WhatsApp APIs."""
     # The product never imports the sandbox; this command only launches it as its own server.

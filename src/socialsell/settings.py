@@ -70,7 +70,8 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        assert self.database_url is not None  # filled by the validator
+        if self.database_url is None:  # pragma: no cover - the validator always fills it
+            raise ConfigurationError("SOCIALSELL_DATABASE_URL is not set")
         return self.database_url
 
     @property

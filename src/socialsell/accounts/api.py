@@ -24,6 +24,7 @@ from socialsell.accounts.schemas import (
     UserUpdate,
     WorkspaceMembershipRead,
 )
+from socialsell.core.constants import API_PREFIX
 from socialsell.core.deps import (
     CurrentPrincipal,
     RateLimiterDep,
@@ -33,9 +34,9 @@ from socialsell.core.deps import (
 )
 
 router = APIRouter()
-auth = APIRouter(prefix="/auth", tags=["auth"])
-users = APIRouter(prefix="/users/me", tags=["users"])
-workspaces = APIRouter(prefix="/workspaces", tags=["workspaces"])
+auth = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
+users = APIRouter(prefix=f"{API_PREFIX}/users/me", tags=["users"])
+workspaces = APIRouter(prefix=f"{API_PREFIX}/workspaces", tags=["workspaces"])
 
 
 def _user_agent(request: Request) -> str:

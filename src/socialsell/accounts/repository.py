@@ -88,7 +88,9 @@ class AccountsRepository:
 
     async def all_sessions(self, user_id: uuid.UUID) -> Sequence[UserSession]:
         result = await self.session.scalars(
-            select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.created_at)
+            select(UserSession)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.created_at)
         )
         return result.all()
 

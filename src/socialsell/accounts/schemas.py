@@ -75,7 +75,7 @@ class RefreshIn(StrictModel):
 
 class TokenPair(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth 2 token type name
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str
     session_id: uuid.UUID
@@ -114,16 +114,19 @@ class PreferencesUpdate(StrictModel):
     timezone: Timezone | None = None
     language: Language | None = None
     theme: Literal["system", "light", "dark"] | None = None
-    notifications: dict[
-        Literal[
-            "email_new_message",
-            "email_post_failed",
-            "email_channel_problem",
-            "in_app_new_message",
-            "weekly_report",
-        ],
-        bool,
-    ] | None = None
+    notifications: (
+        dict[
+            Literal[
+                "email_new_message",
+                "email_post_failed",
+                "email_channel_problem",
+                "in_app_new_message",
+                "weekly_report",
+            ],
+            bool,
+        ]
+        | None
+    ) = None
 
 
 class PasswordChange(StrictModel):

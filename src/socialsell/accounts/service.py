@@ -41,6 +41,7 @@ from socialsell.core.errors import (
     InvalidCredentials,
     NotFound,
     TokenInvalid,
+    TokenReused,
     ValidationFailed,
 )
 from socialsell.db import utcnow
@@ -204,7 +205,9 @@ def _session_alive(user_session: UserSession, settings: Settings, now: datetime)
     return now - user_session.last_seen_at <= timedelta(hours=settings.session_idle_hours)
 
 
-async def refresh_tokens(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+async def refresh_tokens(
+    session: AsyncSession, settings: Settings, refresh_token: str
+) -> TokenPair:
     """Rotate a refresh token. A token presented twice was stolen or replayed: the whole
     session is ended, so whoever holds the newer token is signed out too."""
     repo = AccountsRepository(session)
@@ -220,7 +223,7 @@ async def refresh_tokens(session: AsyncSession, settings: Settings, refresh_toke
             user_session.ended_at = now
             user_session.ended_reason = "refresh_reuse"
         await session.flush()
-        raise TokenInvalid("This refresh token was already used; the session has been ended.")
+        raise TokenReused
     if not _session_alive(user_session, settings, now):
         raise TokenInvalid
     user_session.last_seen_at = now
@@ -373,7 +376,7 @@ def _preferences_read(prefs: UserPreferences) -> PreferencesRead:
     return PreferencesRead(
         timezone=prefs.timezone,
         language=prefs.language,
-        theme=prefs.theme,  # type: ignore[arg-type]
+        theme=prefs.theme,
         notifications=NotificationSettings(**(prefs.notifications or {})),
     )
 
@@ -389,8 +392,8 @@ async def update_preferences(
     if data.theme is not None:
         prefs.theme = data.theme
     if data.notifications is not None:
-        merged = NotificationSettings(**(prefs.notifications or {})).model_dump()
-        merged.update(data.notifications)
+        merged: dict[str, bool] = NotificationSettings(**(prefs.notifications or {})).model_dump()
+        merged.update({str(key): value for key, value in data.notifications.items()})
         prefs.notifications = merged
     await session.flush()
     return _preferences_read(prefs)

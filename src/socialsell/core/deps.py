@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialsell.accounts import service as accounts
 from socialsell.accounts.service import Principal
-from socialsell.core.errors import CsrfFailed, NotAuthenticated
+from socialsell.core.errors import AppError, CsrfFailed, NotAuthenticated
 from socialsell.core.ratelimit import RateLimiter
 from socialsell.core.security import tokens_equal
 from socialsell.db import commit, rollback
@@ -42,6 +42,9 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with get_sessionmaker(request)() as session:
         try:
             yield session
+        except AppError as exc:
+            await (commit(session) if exc.keep_changes else rollback(session))
+            raise
         except BaseException:
             await rollback(session)
             raise

@@ -22,6 +22,9 @@ class AppError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     default_message: ClassVar[str] = "The request could not be handled."
+    # Most errors undo the request's changes. Some are the outcome of a change that must be
+    # kept (a session ended because its refresh token was replayed): those commit, then answer.
+    keep_changes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -60,6 +63,12 @@ class InvalidCredentials(NotAuthenticated):
 class TokenInvalid(NotAuthenticated):
     code = "token_invalid"
     default_message = "The token is invalid or has expired; sign in again."
+
+
+class TokenReused(TokenInvalid):
+    code = "token_reused"
+    default_message = "This refresh token was already used; the session has been ended."
+    keep_changes = True
 
 
 class Forbidden(AppError):

@@ -3,6 +3,7 @@ toast for people in the browser."""
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import quote
 
 import structlog
@@ -61,7 +62,7 @@ async def render_error(
 
 
 async def _app_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
+    exc = cast(AppError, exc)
     return await render_error(
         request,
         status_code=exc.status_code,
@@ -73,13 +74,15 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
+    exc = cast(StarletteHTTPException, exc)
     code = HTTP_STATUS_CODES.get(exc.status_code, "http_error")
     default = {
         404: "Nothing lives at this address.",
         405: "This method is not allowed here.",
     }.get(exc.status_code, str(exc.detail))
-    message = default if exc.detail in (None, "Not Found", "Method Not Allowed") else str(exc.detail)
+    message = (
+        default if exc.detail in (None, "Not Found", "Method Not Allowed") else str(exc.detail)
+    )
     return await render_error(
         request,
         status_code=exc.status_code,
@@ -90,7 +93,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+    exc = cast(RequestValidationError, exc)
     return await render_error(
         request,
         status_code=422,

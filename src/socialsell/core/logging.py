@@ -11,8 +11,11 @@ from typing import Any
 
 import structlog
 
-_SECRET_KEY = re.compile(r"pass(word)?|token|secret|cookie|authori[sz]ation|api[_-]?key|code$", re.I)
+_SECRET_KEY = re.compile(
+    r"pass(word)?|token|secret|cookie|authori[sz]ation|api[_-]?key|code$", re.IGNORECASE
+)
 REDACTED = "[redacted]"
+_HANDLER_NAME = "socialsell"
 
 
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -49,14 +52,18 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if json else structlog.processors.ExceptionPrettyPrinter(),
+            structlog.processors.format_exc_info
+            if json
+            else structlog.processors.ExceptionPrettyPrinter(),
             renderer,
         ],
     )
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler: others (a test's log capture, an operator's) stay.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level.upper())
     # Our middleware logs one line per request; uvicorn's access log would repeat it, with the
     # query string (which can hold OAuth codes).

@@ -27,7 +27,7 @@ async def readyz(request: Request) -> JSONResponse:
             async with request.app.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         checks["database"] = f"error: {type(exc).__name__}"
     redis_url = request.app.state.settings.redis_url
     if redis_url:
@@ -36,7 +36,7 @@ async def readyz(request: Request) -> JSONResponse:
             async with asyncio.timeout(READY_TIMEOUT):
                 await client.ping()
             checks["redis"] = "ok"
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
             checks["redis"] = f"error: {type(exc).__name__}"
         finally:
             await client.aclose()
@@ -49,4 +49,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -1,0 +1,3 @@
+"""Names shared across domains."""
+
+API_PREFIX = "/api/v1"
