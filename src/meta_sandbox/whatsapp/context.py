@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from meta_sandbox.clock import Clock
 from meta_sandbox.settings import SandboxSettings
@@ -57,8 +57,8 @@ class Ctx:
         await self.dispatcher.emit(WEBHOOK_OBJECT, entry)
 
 
-def ctx_of(request: Request) -> Ctx:
-    app_state = request.app.state
+def ctx_of_app(app: FastAPI) -> Ctx:
+    app_state = app.state
     state: SandboxState = app_state.sandbox
     return Ctx(
         state=state,
@@ -67,3 +67,7 @@ def ctx_of(request: Request) -> Ctx:
         settings=app_state.settings,
         dispatcher=app_state.dispatcher,
     )
+
+
+def ctx_of(request: Request) -> Ctx:
+    return ctx_of_app(request.app)

@@ -296,7 +296,7 @@ async def update_phone_number(
         setattr(phone, key, value)
     event = _quality_event(phone, old_quality, old_tier)
     if event is not None:
-        await ctx.emit(phone.waba_id, payloads.quality_update_entry(phone, event))
+        await ctx.emit(phone.waba_id, payloads.quality_update_entry(phone, event, ctx.now()))
     return {
         **phone_json(phone),
         "phone_number": phone.number,

@@ -235,7 +235,15 @@ def build_message(
             or "longitude" not in location
         ):
             raise _bad("location messages need location.latitude and location.longitude")
-        message["location"] = location
+        lat, lng = location["latitude"], location["longitude"]
+        # The webhook schema requires name and address; a dropped pin gets plain ones.
+        message["location"] = {
+            "address": str(location.get("address") or f"{lat}, {lng}"),
+            "latitude": lat,
+            "longitude": lng,
+            "name": str(location.get("name") or "Shared location"),
+            **({"url": location["url"]} if location.get("url") else {}),
+        }
     elif kind == "contacts":
         contacts = spec.get("contacts")
         message["contacts"] = (

@@ -16,8 +16,15 @@ def metadata(phone: PhoneNumber) -> dict[str, str]:
     return {"display_phone_number": phone.number, "phone_number_id": phone.id}
 
 
-def entry(waba_id: str, field: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {"id": waba_id, "changes": [{"value": value, "field": field}]}
+def entry(
+    waba_id: str, field: str, value: dict[str, Any], time: int | None = None
+) -> dict[str, Any]:
+    """Message and status entries carry no `time`; account-level ones (templates, quality) do."""
+    item: dict[str, Any] = {"id": waba_id}
+    if time is not None:
+        item["time"] = time
+    item["changes"] = [{"value": value, "field": field}]
+    return item
 
 
 def inbound_message_entry(
@@ -70,7 +77,7 @@ def status_entry(
     return entry(phone.waba_id, "messages", value)
 
 
-def template_status_entry(template: Template) -> dict[str, Any]:
+def template_status_entry(template: Template, now: float) -> dict[str, Any]:
     """`message_template_status_update`: review outcome or a later pause/disable."""
     value: dict[str, Any] = {
         "event": template.status,
@@ -80,14 +87,14 @@ def template_status_entry(template: Template) -> dict[str, Any]:
         "message_template_category": template.category,
         "reason": template.rejected_reason if template.status == "REJECTED" else "NONE",
     }
-    return entry(template.waba_id, "message_template_status_update", value)
+    return entry(template.waba_id, "message_template_status_update", value, int(now))
 
 
-def quality_update_entry(phone: PhoneNumber, event: str) -> dict[str, Any]:
+def quality_update_entry(phone: PhoneNumber, event: str, now: float) -> dict[str, Any]:
     """`phone_number_quality_update`: a quality or messaging-limit change of a number."""
     value = {
         "display_phone_number": phone.number,
         "event": event,
         "current_limit": phone.messaging_limit_tier,
     }
-    return entry(phone.waba_id, "phone_number_quality_update", value)
+    return entry(phone.waba_id, "phone_number_quality_update", value, int(now))

@@ -3,14 +3,17 @@
 - message statuses: delivered / read once their time has come (see `statuses`);
 - template review: PENDING -> APPROVED (or the forced decision) after `template_review_seconds`.
 
-`run_due` is idempotent and cheap; it runs before every WhatsApp request (so a client that polls
-sees consistent state) and after every clock move (so webhooks follow `POST /_sandbox/clock`).
+`run_due` is idempotent and cheap. It runs on every tick of the core's webhook dispatcher (so
+webhooks follow the real clock, and `POST /_sandbox/clock` on a controlled one), and before every
+WhatsApp request (so what a client reads is never behind the clock).
 """
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from meta_sandbox.whatsapp import payloads, statuses
-from meta_sandbox.whatsapp.context import Ctx
+from meta_sandbox.whatsapp.context import Ctx, ctx_of_app
 from meta_sandbox.whatsapp.state import Template
 
 
@@ -20,7 +23,7 @@ async def decide_template(ctx: Ctx, template: Template, status: str, reason: str
     template.rejected_reason = reason if status == "REJECTED" else "NONE"
     template.forced_status = None
     template.forced_reason = None
-    await ctx.emit(template.waba_id, payloads.template_status_entry(template))
+    await ctx.emit(template.waba_id, payloads.template_status_entry(template, ctx.now()))
 
 
 async def run_due(ctx: Ctx) -> None:
@@ -33,3 +36,8 @@ async def run_due(ctx: Ctx) -> None:
         reason = template.forced_reason or ("INVALID_FORMAT" if status == "REJECTED" else "NONE")
         await decide_template(ctx, template, status, reason)
     await statuses.run_due(ctx)
+
+
+async def on_tick(app: FastAPI) -> None:
+    """The core dispatcher's tick hook (every few ms, and right after a clock move)."""
+    await run_due(ctx_of_app(app))

@@ -254,11 +254,14 @@ def chat_key(phone_number_id: str, wa_id: str) -> str:
 
 
 def new_wamid(wa_id: str) -> str:
-    """A message id shaped like Meta's (`wamid.` + base64 of an opaque binary blob)."""
-    blob = (
-        b"\x15\x02\x00\x11\x18"
+    """A message id shaped like Meta's: `wamid.HBgL...`, base64 of a small binary record that
+    starts with the chat's wa_id, then random bytes."""
+    record = (
+        b"\x1c\x18"
+        + bytes([len(wa_id)])
         + wa_id.encode()
         + b"\x15\x02\x00\x12\x18\x14"
-        + secrets.token_bytes(10)
+        + secrets.token_hex(10).upper().encode()
+        + b"\x00"
     )
-    return "wamid." + base64.b64encode(blob).decode()
+    return "wamid." + base64.b64encode(record).decode()
