@@ -1,0 +1,18 @@
+// Runs in <head>, before the first paint, so a stored theme never flashes the wrong colours.
+// Signed-in pages are rendered with the account's theme; anonymous pages (sign in, register)
+// use the last choice made in this browser.
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  if (root.getAttribute("data-theme-source") === "account") {
+    return;
+  }
+  try {
+    var stored = window.localStorage.getItem("socialsell-theme");
+    if (stored === "light" || stored === "dark" || stored === "system") {
+      root.setAttribute("data-theme", stored);
+    }
+  } catch (e) {
+    // Storage can be disabled; following the system theme is a fine fallback.
+  }
+})();

@@ -1,0 +1,119 @@
+"""The signed-in shell: the dashboard, and a designed empty state for each section that is not
+built yet (it says what is coming; it is never an error page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request, Response
+
+from socialsell.web.deps import PageUser
+from socialsell.web.templating import Translator, render, request_translator
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    icon: str
+    headline: str
+    text: str
+    coming: tuple[str, ...]
+
+
+@router.get("/", name="web.dashboard")
+async def dashboard(request: Request, viewer: PageUser) -> Response:
+    return render(request, "web/dashboard.html", {"viewer": viewer})
+
+
+def _inbox(t: Translator) -> Section:
+    return Section(
+        title=t.gettext("Inbox"),
+        icon="inbox",
+        headline=t.gettext("Your inbox is on its way"),
+        text=t.gettext(
+            "Soon every Instagram direct message, comment and WhatsApp chat will land here, "
+            "so you can answer customers from one place."
+        ),
+        coming=(
+            t.gettext("Instagram DMs, comments and mentions side by side with WhatsApp"),
+            t.gettext("Assign conversations and mark them done"),
+            t.gettext("Saved replies for the questions you get every day"),
+        ),
+    )
+
+
+def _calendar(t: Translator) -> Section:
+    return Section(
+        title=t.gettext("Calendar"),
+        icon="calendar-days",
+        headline=t.gettext("Plan posts on a calendar"),
+        text=t.gettext(
+            "Soon you will drop photos and carousels on a calendar and socialsell will publish "
+            "them to Instagram at the time you chose."
+        ),
+        coming=(
+            t.gettext("Month and week views in your timezone"),
+            t.gettext("Drafts, scheduled and published posts at a glance"),
+            t.gettext("Automatic publishing with retries"),
+        ),
+    )
+
+
+def _analytics(t: Translator) -> Section:
+    return Section(
+        title=t.gettext("Analytics"),
+        icon="chart-column",
+        headline=t.gettext("See what sells"),
+        text=t.gettext(
+            "Once a channel is connected, reach, engagement and response times will be "
+            "collected every day and shown here."
+        ),
+        coming=(
+            t.gettext("Reach and engagement per post"),
+            t.gettext("How fast your team answers messages"),
+            t.gettext("CSV export of every chart"),
+        ),
+    )
+
+
+def _channels(t: Translator) -> Section:
+    return Section(
+        title=t.gettext("Channels"),
+        icon="plug",
+        headline=t.gettext("Connect Instagram and WhatsApp"),
+        text=t.gettext(
+            "Connecting an Instagram professional account or a WhatsApp Business number is the "
+            "next feature we are building."
+        ),
+        coming=(
+            t.gettext("Sign in with Instagram to connect an account"),
+            t.gettext("WhatsApp Business numbers with message templates"),
+            t.gettext("Connection health and token renewal warnings"),
+        ),
+    )
+
+
+async def _section(request: Request, viewer: PageUser, section: Section) -> Response:
+    return render(request, "web/coming_soon.html", {"viewer": viewer, "section": section})
+
+
+@router.get("/inbox", name="web.inbox")
+async def inbox(request: Request, viewer: PageUser) -> Response:
+    return await _section(request, viewer, _inbox(request_translator(request)))
+
+
+@router.get("/calendar", name="web.calendar")
+async def calendar(request: Request, viewer: PageUser) -> Response:
+    return await _section(request, viewer, _calendar(request_translator(request)))
+
+
+@router.get("/analytics", name="web.analytics")
+async def analytics(request: Request, viewer: PageUser) -> Response:
+    return await _section(request, viewer, _analytics(request_translator(request)))
+
+
+@router.get("/channels", name="web.channels")
+async def channels(request: Request, viewer: PageUser) -> Response:
+    return await _section(request, viewer, _channels(request_translator(request)))
