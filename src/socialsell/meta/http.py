@@ -24,6 +24,7 @@ import asyncio
 import enum
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -52,6 +53,30 @@ Jitter = Callable[[], float]
 # Failures where the request certainly never reached Meta, so repeating it cannot duplicate it.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSIENT_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+_SECRET_QUERY = re.compile(r"((?:access_token|client_secret|fb_exchange_token)=)[^&\s\"']+")
+
+
+def _redact(value: object) -> object:
+    if isinstance(value, httpx.URL | str):
+        return _SECRET_QUERY.sub(r"\1***", str(value))
+    return value
+
+
+class _RedactSecretsFilter(logging.Filter):
+    """httpx logs every request URL at INFO; the OAuth token exchanges carry secrets there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) for arg in record.args)
+        return True
+
+
+def _install_httpx_redaction() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactSecretsFilter) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactSecretsFilter())
 
 
 class Host(enum.Enum):
@@ -85,6 +110,7 @@ class MetaTransport:
         self._clock = clock
         self._jitter = jitter
         self._app_key = f"app:{config.app_id}"
+        _install_httpx_redaction()
 
     def now(self) -> float:
         """Wall-clock seconds since the epoch, from the injected clock."""
