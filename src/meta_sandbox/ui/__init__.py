@@ -1,0 +1,1 @@
+"""The sandbox's simulated phone (``/``) and the OAuth consent page templates."""
