@@ -12,6 +12,7 @@ from socialsell.meta import (
     InstagramClient,
     MetaClient,
     OutsideMessagingWindow,
+    iterate_pages,
 )
 
 from .helpers import IG, TOKEN, graph_error, json_body
@@ -539,3 +540,34 @@ async def test_subscribed_apps_post_get_delete(
     assert post.calls.last.request.url.params["subscribed_fields"] == "comments,messages"
     assert app.subscribed_fields == ["comments", "messages"]
     assert delete.call_count == 1
+
+
+async def test_iterate_pages_follows_cursors_to_the_end(
+    account: InstagramClient, router: respx.MockRouter
+) -> None:
+    route = router.get(f"{IG}/{IG_ID}/media").mock(
+        side_effect=[
+            ok({"data": [{"id": "m1"}], "paging": {"cursors": {"after": "A1"}, "next": "n"}}),
+            ok({"data": [{"id": "m2"}], "paging": {"cursors": {"after": "A2"}, "next": "n"}}),
+            ok({"data": [{"id": "m3"}], "paging": {"cursors": {"after": "A3"}}}),
+        ]
+    )
+
+    ids = [m.id async for m in iterate_pages(lambda after: account.list_media(after=after))]
+
+    assert ids == ["m1", "m2", "m3"]
+    assert [c.request.url.params.get("after") for c in route.calls] == [None, "A1", "A2"]
+
+
+async def test_iterate_pages_stops_on_max_pages_and_repeated_cursor(
+    account: InstagramClient, router: respx.MockRouter
+) -> None:
+    looping = ok({"data": [{"id": "m"}], "paging": {"cursors": {"after": "SAME"}, "next": "n"}})
+    route = router.get(f"{IG}/{IG_ID}/media").mock(return_value=looping)
+
+    walked = [m async for m in iterate_pages(lambda a: account.list_media(after=a))]
+    bounded = [m async for m in iterate_pages(lambda a: account.list_media(after=a), max_pages=1)]
+
+    assert len(walked) == 2  # the repeated cursor ends the walk after one follow
+    assert len(bounded) == 1
+    assert route.call_count == 3

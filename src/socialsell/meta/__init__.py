@@ -47,6 +47,7 @@ from socialsell.meta.models import (
     WhatsAppSendResult,
 )
 from socialsell.meta.oauth import InstagramOAuth
+from socialsell.meta.paging import iterate_pages
 from socialsell.meta.usage import InMemoryUsageTracker, UsageReading, UsageTracker
 from socialsell.meta.whatsapp import WhatsAppClient
 
@@ -95,4 +96,5 @@ __all__ = [
     "UsageTracker",
     "WhatsAppClient",
     "WhatsAppSendResult",
+    "iterate_pages",
 ]
