@@ -84,7 +84,6 @@ def template_status_entry(template: Template, now: float) -> dict[str, Any]:
         "message_template_id": int(template.id),
         "message_template_name": template.name,
         "message_template_language": template.language,
-        "message_template_category": template.category,
         "reason": template.rejected_reason if template.status == "REJECTED" else "NONE",
     }
     return entry(template.waba_id, "message_template_status_update", value, int(now))
