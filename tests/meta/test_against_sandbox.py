@@ -98,11 +98,12 @@ async def test_send_text_and_image_to_a_customer(
     inbound = sandbox.inbound(shop["id"], "alice_buyer", "Is the red bag in stock?")
     customer_id = inbound["persona"]["id"]
 
-    text = await account.send_text(customer_id, "Yes! 2 left.")
+    text = await account.send_text(customer_id, "Yes! 2 left.", reply_to=inbound["message_id"])
     image = await account.send_image(customer_id, f"{sandbox.url}/_sandbox/samples/image.jpg")
 
     sent = sandbox.client.get(f"/_sandbox/instagram/accounts/{shop['id']}/sent").json()["data"]
     assert [m["id"] for m in sent] == [text.message_id, image.message_id]
+    assert sent[0]["text"] == "Yes! 2 left."
     conversations = await account.list_conversations()
     assert len(conversations.data) == 1
     messages = await account.list_messages(conversations.data[0].id)

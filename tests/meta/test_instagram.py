@@ -224,6 +224,24 @@ async def test_send_image_by_url(account: InstagramClient, router: respx.MockRou
     }
 
 
+async def test_reply_to_a_message_with_human_agent_tag(
+    account: InstagramClient, router: respx.MockRouter
+) -> None:
+    route = router.post(f"{IG}/{IG_ID}/messages").mock(
+        return_value=ok({"recipient_id": "igsid-9", "message_id": "mid.12"})
+    )
+
+    await account.send_text("igsid-9", "Sorry for the wait", reply_to="mid.1", human_agent=True)
+
+    assert json_body(route.calls.last.request) == {
+        "recipient": {"id": "igsid-9"},
+        "message": {"text": "Sorry for the wait"},
+        "reply_to": {"message_id": "mid.1"},
+        "messaging_type": "MESSAGE_TAG",
+        "tag": "HUMAN_AGENT",
+    }
+
+
 async def test_private_reply_to_comment(account: InstagramClient, router: respx.MockRouter) -> None:
     route = router.post(f"{IG}/{IG_ID}/messages").mock(
         return_value=ok({"recipient_id": "igsid-9", "message_id": "mid.11"})

@@ -191,24 +191,67 @@ class InstagramClient:
         body = await self._call("POST", f"{self.ig_user_id}/messages", json=payload)
         return SendResult.model_validate(body)
 
-    async def send_text(self, recipient_id: str, text: str) -> SendResult:
+    @staticmethod
+    def _message_payload(
+        recipient_id: str,
+        message: Mapping[str, Any],
+        *,
+        reply_to: str | None,
+        human_agent: bool,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"recipient": {"id": recipient_id}, "message": dict(message)}
+        if reply_to is not None:
+            payload["reply_to"] = {"message_id": reply_to}
+        if human_agent:
+            # Extends the 24-hour window to 7 days for a human's reply; needs Meta's approval of
+            # the human-agent feature for the app.
+            payload["messaging_type"] = "MESSAGE_TAG"
+            payload["tag"] = "HUMAN_AGENT"
+        return payload
+
+    async def send_text(
+        self,
+        recipient_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        human_agent: bool = False,
+    ) -> SendResult:
+        """A text message; ``reply_to`` (a message id) quotes that message."""
         if len(text.encode()) > MAX_TEXT_BYTES:
             raise ValueError(f"Instagram text messages are limited to {MAX_TEXT_BYTES} UTF-8 bytes")
-        return await self._send({"recipient": {"id": recipient_id}, "message": {"text": text}})
-
-    async def send_attachment(
-        self, recipient_id: str, url: str, *, attachment_type: AttachmentType = "image"
-    ) -> SendResult:
-        """An image (or audio, video, file) Meta fetches from a public URL."""
         return await self._send(
-            {
-                "recipient": {"id": recipient_id},
-                "message": {"attachment": {"type": attachment_type, "payload": {"url": url}}},
-            }
+            self._message_payload(
+                recipient_id, {"text": text}, reply_to=reply_to, human_agent=human_agent
+            )
         )
 
-    async def send_image(self, recipient_id: str, url: str) -> SendResult:
-        return await self.send_attachment(recipient_id, url, attachment_type="image")
+    async def send_attachment(
+        self,
+        recipient_id: str,
+        url: str,
+        *,
+        attachment_type: AttachmentType = "image",
+        reply_to: str | None = None,
+        human_agent: bool = False,
+    ) -> SendResult:
+        """An image (or audio, video, file) Meta fetches from a public URL."""
+        message = {"attachment": {"type": attachment_type, "payload": {"url": url}}}
+        return await self._send(
+            self._message_payload(recipient_id, message, reply_to=reply_to, human_agent=human_agent)
+        )
+
+    async def send_image(
+        self,
+        recipient_id: str,
+        url: str,
+        *,
+        reply_to: str | None = None,
+        human_agent: bool = False,
+    ) -> SendResult:
+        return await self.send_attachment(
+            recipient_id, url, attachment_type="image", reply_to=reply_to, human_agent=human_agent
+        )
 
     async def send_private_reply(self, comment_id: str, text: str) -> SendResult:
         """Reply in the commenter's inbox to a comment (once per comment, within 7 days)."""
