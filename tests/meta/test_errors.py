@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import httpx
@@ -221,3 +222,14 @@ async def test_non_json_success_body_is_an_error(
 
     with pytest.raises(MetaError, match="not JSON"):
         await meta.instagram(TOKEN).get_profile()
+
+
+def test_errors_survive_pickling_with_all_fields() -> None:
+    error = classify(400, envelope(80002, fbtrace_id="T1"), retry_after=120)
+
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+
+    assert type(copy) is RateLimited
+    assert isinstance(copy, RateLimited)
+    assert (copy.code, copy.fbtrace_id, copy.retry_after_seconds) == (80002, "T1", 120)
+    assert str(copy) == str(error)

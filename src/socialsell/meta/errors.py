@@ -107,6 +107,18 @@ class MetaError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code}, subcode={self.subcode})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as cls(*args), which loses the keyword-only fields; job brokers and
+        # multiprocessing pickle exceptions, so rebuild from the full state instead.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[MetaError], message: str, state: dict[str, Any]) -> MetaError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class TokenError(MetaError):
     """The access token cannot be used (code 190 family); the user must reconnect or refresh."""
