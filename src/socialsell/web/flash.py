@@ -13,13 +13,16 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from socialsell.settings import Settings
+
 FLASH_COOKIE = "socialsell_flash"
 FLASH_MAX_AGE = 60  # seconds: long enough for the redirect, short enough to never resurface
 _LEVELS = {"success", "info", "warning", "error"}
 
 
 def _secret(request: Request) -> bytes:
-    return request.app.state.settings.secret_key.get_secret_value().encode()
+    settings: Settings = request.app.state.settings
+    return settings.secret_key.get_secret_value().encode()
 
 
 def _sign(secret: bytes, payload: bytes) -> str:

@@ -5,7 +5,7 @@ web layer translates them with ``gettext(message)`` at render time."""
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional name of the no-op marker
+def N_(message: str) -> str:  # the conventional name of gettext's no-op marker
     return message
 
 

@@ -25,16 +25,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from sqlalchemy import inspect as sa_inspect
 
 from socialsell.accounts.service import Principal
 from socialsell.core import i18n
-from socialsell.core.deps import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
+from socialsell.core.deps import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 from socialsell.core.security import new_token
 from socialsell.web import flash
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
+MACROS = "macros/ui.html"
 
 ToastLevel = Literal["success", "info", "warning", "error"]
 
@@ -84,7 +86,7 @@ def _jinja_gettext(t: Translator) -> Callable[..., str]:
     def gettext(context: Context, message: str, **variables: Any) -> str:
         rv = t.catalog.gettext(message)
         if context.eval_ctx.autoescape:
-            rv = Markup(rv)
+            rv = Markup(rv)  # noqa: S704 - our own catalog; the variables are escaped
         return rv % variables
 
     return gettext
@@ -96,7 +98,7 @@ def _jinja_ngettext(t: Translator) -> Callable[..., str]:
         variables.setdefault("num", num)
         rv = t.catalog.ngettext(singular, plural, num)
         if context.eval_ctx.autoescape:
-            rv = Markup(rv)
+            rv = Markup(rv)  # noqa: S704 - our own catalog; the variables are escaped
         return rv % variables
 
     return ngettext
@@ -148,7 +150,10 @@ def csrf_token_for(request: Request) -> tuple[str, bool]:
     """The token forms must send back, and whether the anonymous double-submit cookie is new."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None:
-        return principal.session.csrf_token, False
+        # Read without a lazy load: an error page renders after the request's transaction was
+        # rolled back, when the session row is expired and detached. That page has no forms.
+        token = sa_inspect(principal.session).dict.get("csrf_token")
+        return (token if isinstance(token, str) else ""), False
     existing = request.cookies.get(CSRF_COOKIE)
     if existing:
         return existing, False
@@ -212,6 +217,9 @@ def render_string(
         return tpl.render(full)
     if block not in tpl.blocks:
         raise KeyError(f"{template} has no block {block!r}")
+    # A block rendered alone skips the layouts' top-level `{% import ... as ui with context %}`;
+    # provide the same module so fragments use the same components as the page.
+    full["ui"] = environment().get_template(MACROS).make_module(full)
     ctx = tpl.new_context(full)
     return "".join(tpl.blocks[block](ctx))
 
@@ -305,6 +313,14 @@ async def render_error_page(
     body = render_string(
         request,
         "errors/error.html",
-        {"status_code": status_code, "code": code, "message": text},
+        {
+            "status_code": status_code,
+            "code": code,
+            "message": text,
+            # No route ran for an unknown address, so the session was never resolved; a session
+            # cookie is enough to offer the dashboard (which re-checks it).
+            "signed_in": getattr(request.state, "principal", None) is not None
+            or SESSION_COOKIE in request.cookies,
+        },
     )
     return finish(request, HTMLResponse(body, status_code=status_code, headers=out_headers))
