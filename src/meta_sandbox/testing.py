@@ -206,6 +206,18 @@ class WebhookReceiver:
                 self._event.wait(left)
             return list(self.deliveries)
 
+    def wait_for_entries(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait until the deliveries hold at least ``count`` entries in all (entries pending
+        together are batched into one POST); return every entry in arrival order."""
+        deadline = time.monotonic() + timeout
+        with self._event:
+            while len(self.events()) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} entries, got {len(self.events())}")
+                self._event.wait(left)
+            return self.events()
+
     def events(self) -> list[dict[str, Any]]:
         """Every entry of every delivery, in arrival order."""
         return [entry for d in self.deliveries for entry in d.json()["entry"]]
