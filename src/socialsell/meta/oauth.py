@@ -68,7 +68,11 @@ class InstagramOAuth:
         return code.removesuffix("#_")
 
     async def exchange_code(self, *, code: str, redirect_uri: str) -> TokenResult:
-        """Authorization code -> short-lived token (valid 1 hour), with user id and permissions."""
+        """Authorization code -> short-lived token (valid 1 hour), with user id and permissions.
+
+        ``user_id`` here is the Instagram-scoped user id; the professional account id used in
+        paths and webhooks is ``user_id`` of :meth:`InstagramClient.get_profile`.
+        """
         body = await self._transport.request_json(
             "POST",
             Host.OAUTH,
