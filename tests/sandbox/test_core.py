@@ -132,8 +132,8 @@ def test_planned_transient_and_slow_faults(ig: IG) -> None:
     started = time.monotonic()
     assert ig.graph.get("/me").status_code == 200
     assert time.monotonic() - started >= 0.3
+    ig.sandbox.fault("slow", latency_seconds=0.5)
     with pytest.raises(httpx.ReadTimeout):
-        ig.sandbox.fault("slow", latency_seconds=0.5)
         ig.graph.get("/me", timeout=0.1)
 
 
