@@ -67,6 +67,12 @@ class SettingsPatch(BaseModel):
     app_rate_limit_calls_per_hour: int | None = None
     publishing_quota_total: int | None = None
     caption_max_hashtags: int | None = None
+    caption_max_mentions: int | None = None
+    caption_max_chars: int | None = None
+    containers_per_day: int | None = None
+    image_max_bytes: int | None = None
+    container_expiry_seconds: float | None = None
+    insights_seed: int | None = None
     oauth_redirect_uris: list[str] | None = None
     messaging_window_seconds: float | None = None
 
