@@ -54,15 +54,18 @@ def test_image_container_lifecycle_and_publish(ig: IG) -> None:
     media_id = published.json()["id"]
     assert status(ig, container) == "PUBLISHED"
     again = publish(ig, container)
-    assert again.status_code == 400 and error_of(again)["code"] == 506
+    assert again.status_code == 400
+    assert error_of(again)["code"] == 506
     media = ig.graph.get(
         f"/{media_id}",
         params={
             "fields": "id,media_type,media_product_type,caption,media_url,permalink,timestamp,username"
         },
     ).json()
-    assert media["media_type"] == "IMAGE" and media["media_product_type"] == "FEED"
-    assert media["caption"] == "Spring drop #new @friend" and media["username"] == "shop"
+    assert media["media_type"] == "IMAGE"
+    assert media["media_product_type"] == "FEED"
+    assert media["caption"] == "Spring drop #new @friend"
+    assert media["username"] == "shop"
     assert httpx.get(media["media_url"]).headers["content-type"] == "image/jpeg"
     published_log = ig.sandbox.client.get(f"/_sandbox/instagram/accounts/{ig.id}/published").json()[
         "data"
@@ -103,7 +106,8 @@ def test_caption_limits(ig: IG) -> None:
     too_long = create(ig, image_url=url, caption="x" * 2201)
     assert (error_of(too_long)["code"], error_of(too_long)["error_subcode"]) == (36004, 2207010)
     hashtags = create(ig, image_url=url, caption=" ".join(f"#tag{i}" for i in range(6)))
-    assert error_of(hashtags)["code"] == 100 and "hashtags" in error_of(hashtags)["message"]
+    assert error_of(hashtags)["code"] == 100
+    assert "hashtags" in error_of(hashtags)["message"]
     ig.sandbox.configure(caption_max_hashtags=30)
     assert (
         create(ig, image_url=url, caption=" ".join(f"#tag{i}" for i in range(30))).status_code
@@ -140,7 +144,8 @@ def test_carousel(ig: IG) -> None:
     assert error_of(child_alone)["code"] == 100
     media_id = publish(ig, carousel).json()["id"]
     media = ig.graph.get(f"/{media_id}", params={"fields": "media_type,children"}).json()
-    assert media["media_type"] == "CAROUSEL_ALBUM" and len(media["children"]["data"]) == 3
+    assert media["media_type"] == "CAROUSEL_ALBUM"
+    assert len(media["children"]["data"]) == 3
     kids = ig.graph.get(f"/{media_id}/children", params={"fields": "media_type"}).json()["data"]
     assert [k["media_type"] for k in kids] == ["IMAGE"] * 3
     limit = ig.graph.get(f"/{ig.id}/content_publishing_limit").json()
@@ -157,7 +162,8 @@ def test_reels_and_video_errors(ig: IG) -> None:
     assert status(ig, reel) == "FINISHED"
     for bad in (short, not_video):
         body = ig.graph.get(f"/{bad}", params={"fields": "status_code,status"}).json()
-        assert body["status_code"] == "ERROR" and "2207026" in body["status"]
+        assert body["status_code"] == "ERROR"
+        assert "2207026" in body["status"]
         assert error_of(publish(ig, bad))["code"] == 100
     media = ig.graph.get(
         f"/{publish(ig, reel).json()['id']}", params={"fields": "media_type,media_product_type"}
