@@ -31,7 +31,7 @@ from socialsell.app import create_app
 from socialsell.db import Base, create_engine
 from socialsell.settings import Settings
 
-pytest_plugins: list[str] = []  # "meta_sandbox.testing" is added once it lands
+pytest_plugins = ["meta_sandbox.testing"]
 
 BACKEND = os.environ.get("SOCIALSELL_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get(
@@ -136,6 +136,8 @@ async def settings(backend: Backend, tmp_path: Path) -> AsyncIterator[Settings]:
         secret_key=TEST_SECRET,
         log_level="WARNING",
         base_url="http://testserver",
+        # Tests drive the tick themselves (Tick.run_once) so that nothing runs behind their back.
+        embedded_tick=False,
     )
     await backend.clean()
 

@@ -3,6 +3,7 @@ resources its lifespan owns (database engine, rate limiter, jobs, the scheduler 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,13 +13,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from socialsell.accounts.api import router as accounts_api
+from socialsell.channels.api import router as channels_api
 from socialsell.core.constants import API_PREFIX
 from socialsell.core.handlers import install_exception_handlers, unhandled_error
+from socialsell.core.jobs import JobRuntime
 from socialsell.core.logging import configure_logging
 from socialsell.core.middleware import Metrics, RequestContextMiddleware
 from socialsell.core.ops import router as ops_router
 from socialsell.core.ratelimit import RateLimiter
+from socialsell.core.tick import Tick
 from socialsell.db import create_engine, create_sessionmaker
+from socialsell.integrations import build_meta_client
+from socialsell.notifications.api import router as notifications_api
 from socialsell.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -41,9 +47,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+        jobs: JobRuntime = app.state.jobs
+        await jobs.startup()
+        stop = asyncio.Event()
+        tick_task = (
+            asyncio.create_task(Tick(jobs).run_forever(stop), name="scheduler-tick")
+            if settings.tick_in_process
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if tick_task is not None:
+                await tick_task
+            await jobs.shutdown()
+            await app.state.meta.aclose()
             await app.state.engine.dispose()
 
     app = FastAPI(
@@ -59,8 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.jobs = JobRuntime(settings, app.state.sessionmaker)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     app.state.metrics = Metrics()
+    app.state.meta = build_meta_client(settings)
 
     install_exception_handlers(app)
     app.add_middleware(
@@ -69,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ops_router)
     app.include_router(accounts_api)
+    app.include_router(channels_api)
+    app.include_router(notifications_api)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -8,10 +8,17 @@ from socialsell.accounts.models import (
     UserSession,
     Workspace,
 )
+from socialsell.channels.models import Channel, OAuthState
+from socialsell.core.models import SchedulerLease
+from socialsell.notifications.models import Notification
 
 __all__ = [
+    "Channel",
     "Membership",
+    "Notification",
+    "OAuthState",
     "RefreshToken",
+    "SchedulerLease",
     "User",
     "UserPreferences",
     "UserSession",

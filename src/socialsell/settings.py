@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-this-is-not-secret"  # noqa: S105 - the sentinel production refuses
 
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     base_url: str = "http://127.0.0.1:8000"
+    # Fernet keys for secrets at rest, newest first (see core/crypto.py). Empty: derived from
+    # the secret key (embedded mode only).
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     # Sessions and tokens
     access_token_minutes: int = 15
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
         default=None, description="Run jobs in the web process. Default: on unless Redis is set."
     )
     tick_seconds: float = 5.0
+    # Run the scheduler tick inside `serve`. Default: on in embedded mode (no Redis).
+    embedded_tick: bool | None = None
+    jobs_queue_name: str = "socialsell:jobs"
+    job_retry_base_seconds: float = 2.0
+    job_retry_max_seconds: float = 300.0
+    worker_concurrency: int = 20
 
     # Logging
     log_level: str = "INFO"
@@ -55,10 +64,19 @@ class Settings(BaseSettings):
     # Meta (the sandbox by default)
     meta_graph_url: str = "http://127.0.0.1:8100"
     meta_oauth_url: str = "http://127.0.0.1:8100"
+    meta_authorize_url: str = "http://127.0.0.1:8100"
+    meta_facebook_graph_url: str = "http://127.0.0.1:8100"
     meta_api_version: str = "v23.0"
     meta_app_id: str = "sandbox-app-id"
     meta_app_secret: SecretStr = SecretStr("sandbox-app-secret")
     meta_webhook_verify_token: SecretStr = SecretStr("sandbox-verify-token")
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:
@@ -74,6 +92,13 @@ class Settings(BaseSettings):
             raise ConfigurationError("SOCIALSELL_DATABASE_URL is not set")
         return self.database_url
 
+    def secret_box_keys(self) -> list[str]:
+        from socialsell.core.crypto import derive_key
+
+        if self.encryption_keys:
+            return [k.get_secret_value() for k in self.encryption_keys]
+        return [derive_key(self.secret_key.get_secret_value()).decode()]
+
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
@@ -87,6 +112,10 @@ class Settings(BaseSettings):
         if self.embedded_jobs is not None:
             return self.embedded_jobs
         return self.redis_url is None
+
+    @property
+    def tick_in_process(self) -> bool:
+        return self.embedded_tick if self.embedded_tick is not None else self.jobs_in_process
 
     @property
     def json_logs(self) -> bool:
@@ -107,4 +136,8 @@ class Settings(BaseSettings):
         if self.is_sqlite:
             raise ConfigurationError(
                 "SOCIALSELL_DATABASE_URL points at SQLite; production needs PostgreSQL."
+            )
+        if not self.encryption_keys:
+            raise ConfigurationError(
+                "SOCIALSELL_ENCRYPTION_KEYS is empty; production needs its own Fernet key(s)."
             )
