@@ -148,11 +148,9 @@ async def get_phone_number(
     ctx = await _ctx(request)
     phone = phone_for(ctx, token, phone_number_id, "get", SCOPE_MANAGEMENT, SCOPE_MESSAGING)
     fields = _fields(params, PHONE_DEFAULT_FIELDS)
-    return _pick(
-        phone_json(phone),
-        [*fields, *(["id"] if "id" not in fields else [])],
-        "WhatsAppBusinessPhoneNumber",
-    )
+    if "id" not in fields:
+        fields.append("id")  # Graph always returns the node's id
+    return _pick(phone_json(phone), fields, "WhatsAppBusinessPhoneNumber")
 
 
 async def handle_messages(request: Request, phone_number_id: str) -> JSONResponse:
@@ -292,6 +290,8 @@ async def get_waba(
         "business_verification_status": "verified",
     }
     fields = _fields(params, ("id", "name", "timezone_id", "message_template_namespace"))
+    if "id" not in fields:
+        fields.append("id")
     return _pick(available, fields, "WhatsAppBusinessAccount")
 
 
@@ -321,7 +321,7 @@ async def list_phone_numbers(
 # --- subscribed apps ---------------------------------------------------------------------------
 
 
-def _app_data(ctx: Ctx, sub: SubscribedApp) -> dict[str, Any]:
+def _app_data(sub: SubscribedApp) -> dict[str, Any]:
     item: dict[str, Any] = {
         "whatsapp_business_api_data": {
             "id": sub.app_id,
@@ -338,7 +338,7 @@ def _app_data(ctx: Ctx, sub: SubscribedApp) -> dict[str, Any]:
 async def get_subscribed_apps(request: Request, waba_id: str, token: TokenDep) -> dict[str, Any]:
     ctx = await _ctx(request)
     waba = waba_for(ctx, token, waba_id, "get", SCOPE_MANAGEMENT)
-    return {"data": [_app_data(ctx, sub) for sub in waba.subscribed_apps.values()]}
+    return {"data": [_app_data(sub) for sub in waba.subscribed_apps.values()]}
 
 
 @waba_router.post("/{waba_id}/subscribed_apps")
@@ -363,7 +363,7 @@ async def subscribe_app(
     waba.subscribed_apps[app_id] = sub
     body: dict[str, Any] = {"success": True}
     if sub.override_callback_uri:
-        body["data"] = [_app_data(ctx, sub)]
+        body["data"] = [_app_data(sub)]
     return body
 
 
