@@ -124,7 +124,7 @@ def _media_content(
     if kind == "document":
         content["filename"] = media.filename or "document"
     # Voice notes arrive as "audio/ogg; codecs=opus" with `voice: true`.
-    content["mime_type"] = "audio/ogg; codecs=opus" if kind == "audio" else mime
+    content["mime_type"] = "audio/ogg; codecs=opus" if mime == "audio/ogg" else mime
     content["sha256"] = sha256_b64(data)
     content["id"] = media.id
     if kind == "audio":

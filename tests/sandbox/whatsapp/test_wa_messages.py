@@ -220,6 +220,17 @@ def test_mark_as_read_with_typing_indicator(wa: WA) -> None:
     }
     assert listed == {first["id"]: True, second["id"]: True, third["id"]: False}
 
+    bad_indicator = wa.post(
+        f"/{wa.phone_id}/messages",
+        json={
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": third["id"],
+            "typing_indicator": {"type": "audio"},
+        },
+    )
+    expect_error(bad_indicator, 100)
+
     unknown = wa.post(
         f"/{wa.phone_id}/messages",
         json={"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"},
@@ -329,3 +340,13 @@ def test_sent_list_is_oldest_first(wa: WA) -> None:
     ids = [wa.send_ok(wa_id, "text", text={"body": f"m{i}"}) for i in range(3)]
     assert [m["id"] for m in wa.sent()] == ids
     assert [m["text"] for m in wa.sent()] == ["m0", "m1", "m2"]
+
+
+def test_token_in_query_and_unversioned_path(wa: WA) -> None:
+    wa_id = wa.chatting_persona()
+    response = wa.sandbox.client.post(
+        f"/{wa.phone_id}/messages",
+        params={"access_token": wa.token},
+        json={"messaging_product": "whatsapp", "to": wa_id, "text": {"body": "hi"}},
+    )
+    assert response.status_code == 200, response.text

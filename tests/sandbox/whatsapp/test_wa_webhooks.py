@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
+import httpx
 import pytest
 
 from meta_sandbox.testing import Sandbox, WebhookReceiver
@@ -210,3 +213,28 @@ def test_subscribed_apps(sandbox: Sandbox, webhook_receiver: WebhookReceiver) ->
     assert override["data"][0]["override_callback_uri"] == "https://hooks.example/wa"
     assert wa.delete(f"/{wa.waba_id}/subscribed_apps").json() == {"success": True}
     assert wa.get(f"/{wa.waba_id}/subscribed_apps").json() == {"data": []}
+
+
+def test_customer_media_can_be_given_as_bytes(wa: WA) -> None:
+    wa_id = wa.persona()
+    data = b"%PDF-1.4 price list"
+    inbound = wa.customer_writes(
+        wa_id,
+        "document",
+        data_base64=base64.b64encode(data).decode(),
+        mime_type="application/pdf",
+        filename="prices.pdf",
+    )
+    document = inbound["message"]["document"]
+    assert document["filename"] == "prices.pdf"
+    assert document["sha256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    url = wa.get(f"/{document['id']}").json()["url"]
+    assert httpx.get(url, headers=wa.headers).content == data
+
+
+def test_tick_emits_what_is_due(wa: WA, sandbox: Sandbox) -> None:
+    wa_id = wa.chatting_persona()
+    message_id = wa.send_ok(wa_id)
+    sandbox.advance(1)
+    assert wa.control("POST", "/tick") == {"success": True}
+    wa.wait_status(message_id, "delivered")
