@@ -261,3 +261,17 @@ async def test_switching_workspace(app: FastAPI, browser_factory: BrowserFactory
     response = await bruno.post("/workspaces/switch", {"workspace_id": str(agency.id)}, page="/")
     assert response.status_code == 404
     assert "Bolos da Bia" not in (await bruno.get("/")).text
+
+
+async def test_htmx_save_on_the_same_page_reloads_it(seller: Browser) -> None:
+    token = await seller.token()
+
+    response = await seller.client.post(
+        "/settings/profile",
+        data={"csrf_token": token, "name": "Ana", "email": seller.email},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/settings#profile"},
+    )
+
+    # A redirect to /settings#profile would only scroll; a reload shows the toast.
+    assert response.status_code == 204
+    assert response.headers["HX-Refresh"] == "true"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -172,8 +173,6 @@ def _url_for(request: Request) -> Callable[..., str]:
             return f"{request.app.url_path_for('static', path=path)}?v={static_version(path)}"
         url = str(request.app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
         if query:
-            from urllib.parse import urlencode
-
             url += "?" + urlencode(query)
         return url
 
@@ -286,7 +285,13 @@ def redirect(
     follow the redirect itself and swap the whole next page into the form)."""
     response: Response
     if is_htmx(request):
-        response = Response(status_code=204, headers={"HX-Redirect": url})
+        # Setting location to the same page plus a #fragment only scrolls: no reload, so no
+        # toast and no new language. Reload the page the form is on instead.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if current.path and current.path == urlsplit(url).path:
+            response = Response(status_code=204, headers={"HX-Refresh": "true"})
+        else:
+            response = Response(status_code=204, headers={"HX-Redirect": url})
     else:
         response = RedirectResponse(url, status_code=303)
     if toast is not None:
