@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 import socialsell.models  # noqa: F401 - registers every table on Base.metadata
 from socialsell.db import Base, create_engine
+from socialsell.inbox.search import include_object
 from socialsell.settings import Settings
 
 target_metadata = Base.metadata
@@ -29,6 +30,8 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        # Dialect-specific search objects (FTS5 tables, the GIN index) are not in the models.
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -10,11 +10,18 @@ from socialsell.accounts.models import (
 )
 from socialsell.channels.models import Channel, OAuthState
 from socialsell.core.models import SchedulerLease
+from socialsell.inbox.models import ChannelSync, Contact, Conversation, InboxEvent, Message
 from socialsell.notifications.models import Notification
+from socialsell.webhooks.models import WebhookDelivery
 
 __all__ = [
     "Channel",
+    "ChannelSync",
+    "Contact",
+    "Conversation",
+    "InboxEvent",
     "Membership",
+    "Message",
     "Notification",
     "OAuthState",
     "RefreshToken",
@@ -22,5 +29,6 @@ __all__ = [
     "User",
     "UserPreferences",
     "UserSession",
+    "WebhookDelivery",
     "Workspace",
 ]

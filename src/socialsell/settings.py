@@ -141,3 +141,42 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "SOCIALSELL_ENCRYPTION_KEYS is empty; production needs its own Fernet key(s)."
             )
+
+    # --- inbox and webhooks (issue 5) --------------------------------------------------------------
+    # A stored webhook delivery not processed after this many seconds is kicked again by the tick.
+    webhook_reprocess_after_seconds: float = 60.0
+    # Attempts before a delivery that keeps failing (or waits for a message that never comes) is
+    # given up and marked failed.
+    webhook_max_attempts: int = 10
+    # Largest webhook body accepted (Meta documents 3 MB for WhatsApp).
+    webhook_max_body_bytes: int = 5 * 1024 * 1024
+    # Send with Instagram's HUMAN_AGENT tag between 24 h and 7 days after the customer's last
+    # message (needs Meta's approval of the Human Agent feature for the app).
+    inbox_human_agent_tag: bool = True
+    # How often every channel's conversations are re-read from Meta to fill in lost webhooks.
+    inbox_reconcile_minutes: float = 30.0
+    # Conversations read per channel and reconciliation (newest first).
+    inbox_reconcile_max_conversations: int = 50
+    # The live-event log (for SSE resume): kept this long, and at most this many per workspace.
+    inbox_event_retention_hours: float = 24.0
+    inbox_event_max_per_workspace: int = 10_000
+    # Attachments copied from Meta (and uploads) larger than this are refused.
+    media_max_bytes: int = 25 * 1024 * 1024
+    # Lifetime of signed media URLs (those Meta fetches our images from, and the UI's).
+    media_url_ttl_seconds: int = 3600
+    # Hosts (exact names or ".suffix") that URLs found in webhook payloads may be fetched from.
+    # The host of meta_graph_url is always allowed (the sandbox in development).
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [".cdninstagram.com", ".fbcdn.net", ".fbsbx.com", ".facebook.com"]
+    )
+    # Allow fetching from loopback and private addresses (besides meta_graph_url's host).
+    fetch_allow_private_hosts: bool = False
+
+    @field_validator("fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    # --- end of inbox and webhooks ------------------------------------------------------------------

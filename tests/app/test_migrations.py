@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 import socialsell.models  # noqa: F401 - every table on the metadata
 from socialsell import migrations
 from socialsell.db import Base, create_engine
+from socialsell.inbox.search import include_object
 from tests.conftest import BACKEND, POSTGRES_URL
 
 
@@ -32,7 +33,10 @@ async def _fresh_database(tmp_path: Path) -> str:
 
 
 def _diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    # The same filter as migrations/env.py: dialect-specific search objects are not in the models.
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": include_object}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -1,0 +1,206 @@
+"""Full-text search over messages, on an index on both databases.
+
+- Text is folded in Python on write (``search_text``: lower case, accents removed, one character
+  for one character), so search is accent-insensitive on both databases without ``unaccent``
+  (an extension production databases may not allow), and highlight offsets in the folded text
+  are offsets in the original text too.
+- PostgreSQL: a GIN index on ``to_tsvector('english', search_text)``, queried with
+  ``websearch_to_tsquery`` (phrases in quotes, ``-exclusion``, ``or``). An expression index
+  rather than a stored tsvector column and trigger: same plan, nothing to keep in sync.
+- SQLite: an FTS5 table (porter stemmer, ``remove_diacritics``) kept in sync by triggers; the
+  same web-search syntax is translated to an FTS5 query.
+- English stemming on both: SQLite's FTS5 only ships the (English) porter stemmer, and the same
+  query must find the same messages on both backends. A per-workspace language ('portuguese')
+  would be the next step on PostgreSQL.
+
+The objects are created by migration 0003 and left out of autogenerate by
+:func:`include_object`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from socialsell.inbox.models import Message
+
+TS_CONFIG = "english"
+# Objects of the search index that the models do not describe (see migration 0003).
+_SEARCH_TABLE_PREFIX = "messages_fts"
+_SEARCH_INDEXES = {"ix_messages_search"}
+START, STOP = "\x02", "\x03"  # highlight markers no message text contains
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic hook: leave the dialect-specific search objects out of autogenerate."""
+    if type_ == "table" and name and name.startswith(_SEARCH_TABLE_PREFIX):
+        return False
+    return not (type_ == "index" and name in _SEARCH_INDEXES)
+
+
+def _fold_char(char: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if len(base) == 1:
+        return base
+    lower = char.lower()
+    return lower if len(lower) == 1 else char
+
+
+def fold(value: str | None) -> str:
+    """Lower case without accents, keeping one character per character ("Café" -> "cafe")."""
+    if not value:
+        return ""
+    return "".join(_fold_char(c) for c in value)
+
+
+_TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    include: list[str]  # words or phrases
+    exclude: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.include
+
+
+def parse_query(query: str) -> ParsedQuery:
+    include: list[str] = []
+    exclude: list[str] = []
+    for match in _TOKEN_RE.finditer(fold(query)):
+        neg = match.group(1) or match.group(3)
+        raw = match.group(2) if match.group(2) is not None else match.group(4)
+        words = re.findall(r"\w+", raw or "")
+        if not words or (match.group(4) is not None and raw == "or"):
+            continue
+        term = " ".join(words)
+        (exclude if neg else include).append(term)
+    return ParsedQuery(include, exclude)
+
+
+def fts5_query(parsed: ParsedQuery) -> str:
+    """The web-search syntax as an FTS5 expression: every term or phrase quoted (so no user
+    text is read as FTS5 syntax), all required, exclusions with NOT."""
+    positive = " AND ".join(f'"{term}"' for term in parsed.include)
+    negative = "".join(f' NOT "{term}"' for term in parsed.exclude)
+    return f"({positive}){negative}"
+
+
+def websearch_text(parsed: ParsedQuery) -> str:
+    parts = [f'"{t}"' if " " in t else t for t in parsed.include]
+    parts += [f'-"{t}"' if " " in t else f"-{t}" for t in parsed.exclude]
+    return " ".join(parts)
+
+
+def tsvector_expr() -> Any:
+    from sqlalchemy import func
+
+    return func.to_tsvector(literal_column(f"'{TS_CONFIG}'::regconfig"), Message.search_text)
+
+
+@dataclass(frozen=True)
+class Hit:
+    message_id: uuid.UUID
+    highlighted: str  # folded text with START/STOP markers
+
+
+async def search_ids(
+    session: AsyncSession, workspace_id: uuid.UUID, query: str, *, limit: int, offset: int
+) -> Sequence[Hit]:
+    """Matching messages of the workspace, best first, with the folded text highlighted."""
+    parsed = parse_query(query)
+    if parsed.empty:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy import func
+
+        tsquery = func.websearch_to_tsquery(
+            literal_column(f"'{TS_CONFIG}'::regconfig"), websearch_text(parsed)
+        )
+        vector = tsvector_expr()
+        stmt = (
+            select(
+                Message.id,
+                func.ts_headline(
+                    literal_column(f"'{TS_CONFIG}'::regconfig"),
+                    Message.search_text,
+                    tsquery,
+                    f"HighlightAll=true, StartSel={START}, StopSel={STOP}",
+                ),
+            )
+            .where(Message.workspace_id == workspace_id, vector.op("@@")(tsquery))
+            .order_by(func.ts_rank(vector, tsquery).desc(), Message.sent_at.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = (await session.execute(stmt)).all()
+        return [Hit(row[0], row[1]) for row in rows]
+    # SQLite FTS5: rank is bm25 (lower is better).
+    stmt_text = text(
+        "SELECT m.id, highlight(messages_fts, 0, :start, :stop) "
+        "FROM messages_fts JOIN messages AS m ON m.rowid = messages_fts.rowid "
+        "WHERE messages_fts MATCH :q AND m.workspace_id = :ws "
+        "ORDER BY messages_fts.rank, m.sent_at DESC LIMIT :limit OFFSET :offset"
+    )
+    result = await session.execute(
+        stmt_text,
+        {
+            "start": START,
+            "stop": STOP,
+            "q": fts5_query(parsed),
+            "ws": workspace_id.hex,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
+    return [Hit(uuid.UUID(str(row[0])), row[1]) for row in result.all()]
+
+
+def snippet(original: str, highlighted: str, *, width: int = 160) -> str:
+    """Map the markers of the folded, highlighted text onto the original text (folding keeps
+    one character per character) and cut a window around the first match. Matches are wrapped
+    in ``<mark>`` after HTML-escaping the text."""
+    import html
+
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    start: int | None = None
+    for char in highlighted:
+        if char == START:
+            start = pos
+        elif char == STOP:
+            if start is not None:
+                spans.append((start, pos))
+            start = None
+        else:
+            pos += 1
+    if pos != len(original):  # the text changed under us; show it unhighlighted
+        spans = []
+    first = spans[0][0] if spans else 0
+    lo = max(0, first - width // 3)
+    hi = min(len(original), lo + width)
+    out: list[str] = ["…" if lo > 0 else ""]
+    cursor = lo
+    for a, b in spans:
+        if b <= lo or a >= hi:
+            continue
+        a, b = max(a, lo), min(b, hi)
+        out.append(html.escape(original[cursor:a]))
+        out.append(f"<mark>{html.escape(original[a:b])}</mark>")
+        cursor = b
+    out.append(html.escape(original[cursor:hi]))
+    out.append("…" if hi < len(original) else "")
+    return "".join(out)
