@@ -168,6 +168,8 @@ RATE_LIMIT_MESSAGES: dict[int, str] = {
     17: "(#17) User request limit reached",
     32: "(#32) Page request limit reached",
     613: "(#613) Calls to this api have exceeded the rate limit.",
+    80002: "(#80002) There have been too many calls to this Instagram account. Wait a bit and "
+    "try again.",
 }
 
 

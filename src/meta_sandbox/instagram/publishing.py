@@ -83,7 +83,8 @@ def container_view(
     status_code = container_status(state, container)
     status = status_code.title().replace("_", " ")
     if status_code == "ERROR":
-        status = f"Error: {container.error_message} ({container.error_subcode})"
+        # Meta's wording; clients extract the subcode from it.
+        status = f"Error: Media upload has failed with error code {container.error_subcode}"
     data = {
         "id": container.id,
         "status_code": status_code,
@@ -119,12 +120,7 @@ async def _download(state: SandboxState, url: str, max_bytes: int) -> bytes:
                 "Image size too large",
                 "The image is too large to download. It should be less than 8 MiB.",
             ) from exc
-        raise _err(
-            9004,
-            2207052,
-            "Media download has failed.",
-            "The media could not be fetched from this uri: " + url,
-        ) from exc
+        raise _fetch_failed(url) from exc
 
 
 def _store(state: SandboxState, data: bytes, content_type: str) -> str:
@@ -191,11 +187,17 @@ async def _prepare_video(state: SandboxState, container: Container) -> None:
 async def _raise_for(exc: FetchError, url: str) -> errors.GraphAPIError:
     if exc.reason == "timeout":
         return _err(-2, 2207003, "Timeout", "It took too long to download the media.")
-    return _err(
-        9004,
-        2207052,
-        "Media download has failed.",
-        "The media could not be fetched from this uri: " + url,
+    return _fetch_failed(url)
+
+
+def _fetch_failed(url: str) -> errors.GraphAPIError:
+    return errors.GraphAPIError(
+        "Only photo or video can be accepted as media type.",
+        code=9004,
+        error_subcode=2207052,
+        error_user_title="Media download has failed. The media URI doesn't meet our requirements.",
+        error_user_msg=f"The media could not be fetched from this URI: {url}. Please check the "
+        "limitations section in our development documentation for more details.",
     )
 
 
