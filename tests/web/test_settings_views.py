@@ -118,6 +118,8 @@ async def test_choosing_portuguese_translates_the_app(seller: Browser) -> None:
     assert "Preferências salvas." in page  # the toast speaks the new language
     assert "Configurações" in page
     assert "Sair de todos os outros dispositivos" not in page  # only one session
+    # Pages shown without the account (an unknown address) keep the language too.
+    assert "Página não encontrada" in (await seller.get("/nowhere")).text
 
 
 async def test_theme_preference_is_rendered_by_the_server(seller: Browser) -> None:

@@ -40,6 +40,7 @@ STATIC_DIR = WEB_DIR / "static"
 MACROS = "macros/ui.html"
 
 ToastLevel = Literal["success", "info", "warning", "error"]
+LANGUAGE_COOKIE = "socialsell_lang"
 
 
 # ---------------------------------------------------------------------------- translations
@@ -73,6 +74,11 @@ def request_language(request: Request) -> str:
     language = getattr(request.state, "language", None)
     if isinstance(language, str) and language in i18n.SUPPORTED_LANGUAGES:
         return language
+    # Pages rendered without the account (error pages, sign-in after signing out) remember the
+    # language the account chose in this browser.
+    remembered = request.cookies.get(LANGUAGE_COOKIE)
+    if remembered in i18n.SUPPORTED_LANGUAGES:
+        return str(remembered)
     return i18n.negotiate(request.headers.get("accept-language"))
 
 
@@ -238,6 +244,17 @@ def finish(request: Request, response: Response) -> Response:
         )
     if getattr(request.state, "flash_consumed", False):
         flash.clear(response)
+    language = getattr(request.state, "language", None)  # set from the account's preference
+    if isinstance(language, str) and request.cookies.get(LANGUAGE_COOKIE) != language:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+            path="/",
+        )
     return response
 
 
