@@ -424,6 +424,13 @@ class MediaSeed(BaseModel):
     image_url: str | None = None
 
 
+def _sample_url(state: SandboxState) -> str:
+    # A different colour per post so the phone's grid tells posts apart.
+    palette = ("%23d62976", "%23fa7e1e", "%23feda75", "%23962fbf", "%234f5bd5", "%2300a884")
+    colour = palette[len(state.instagram.media) % len(palette)]
+    return state.settings.public_url.rstrip("/") + f"/_sandbox/samples/image.jpg?color={colour}"
+
+
 @router.post("/instagram/accounts/{ig_id}/media", status_code=201)
 async def seed_media(ig_id: str, body: MediaSeed, state: StateDep) -> dict[str, Any]:
     """Put a post on the account as if it had been made in the app (not through the API)."""
@@ -436,8 +443,7 @@ async def seed_media(ig_id: str, body: MediaSeed, state: StateDep) -> dict[str, 
         caption=body.caption,
         created_at=state.clock.now(),
         shortcode=secrets.token_urlsafe(8)[:11],
-        media_url=body.image_url
-        or state.settings.public_url.rstrip("/") + "/_sandbox/samples/image.jpg",
+        media_url=body.image_url or _sample_url(state),
         like_count=secrets.randbelow(200),
     )
     state.instagram.media[media.id] = media

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from meta_sandbox.ui.templating import render
 
@@ -19,6 +19,12 @@ TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 @router.get("/", response_class=HTMLResponse)
 async def phone() -> HTMLResponse:
     return HTMLResponse(render("phone.html"))
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    # Browsers ask for it; without this the Graph catch-all would answer a Meta error.
+    return Response(status_code=204)
 
 
 @router.get("/_sandbox/ui/static/{name}")
