@@ -11,7 +11,8 @@ Routing (see ``meta_sandbox.routing`` for why it works):
    kind routes; its ``control_router`` is mounted under ``/_sandbox/whatsapp``).
    ``whatsapp.install(state)`` registers its reset hook (filling ``state.whatsapp``) and
    ``whatsapp.on_tick(app)`` runs on every dispatcher tick (see ``WebhookDispatcher``);
-5. a catch-all answering Meta's errors for unknown objects and paths.
+5. app-level webhook subscriptions ``/{app-id}/subscriptions`` (``meta_sandbox.app_subscriptions``);
+6. a catch-all answering Meta's errors for unknown objects and paths.
 
 Every path also works with a version prefix (``/v23.0/me``): ``VersionPrefixMiddleware`` strips it
 before routing. ``graph_middleware`` applies fault plans, rate limits, usage headers and the call
@@ -68,7 +69,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.sandbox = state
     app.state.dispatcher = dispatcher
 
-    from meta_sandbox import control
+    from meta_sandbox import app_subscriptions, control
     from meta_sandbox.instagram import routes as instagram_routes
     from meta_sandbox.ui import routes as ui_routes
 
@@ -83,6 +84,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.include_router(whatsapp.router)
     app.include_router(whatsapp.control_router, prefix="/_sandbox/whatsapp")
 
+    app.include_router(app_subscriptions.router)
     app.include_router(instagram_routes.fallback_router)
 
     if settings.state_file:

@@ -64,6 +64,7 @@ class WebhookSubscription:
     verify_token: str
     subscribed_at: float
     active: bool = True
+    fields: list[str] = field(default_factory=list)  # as given to /{app-id}/subscriptions
 
 
 @dataclass
@@ -120,6 +121,7 @@ class SandboxState:
         self.deliveries: list[Delivery] = []
         self.usage: dict[str, list[float]] = {}  # subject id (or "app") -> call times
         self.instagram = InstagramState()
+        self.register_object(self.settings.app_id, "app")
         for obj, url in self.settings.webhook_callback_urls.items():
             self.subscriptions[obj] = WebhookSubscription(
                 object=obj,
@@ -182,6 +184,8 @@ class SandboxState:
         return token
 
     def resolve_token(self, token: str) -> AccessToken:
+        if "|" in token:
+            return self._app_token(token)
         found = self.tokens.get(token)
         if found is None:
             raise errors.invalid_token()
@@ -193,6 +197,21 @@ class SandboxState:
         if found.expires_at is not None and now >= found.expires_at:
             raise errors.expired_token(found.expires_at, now)
         return found
+
+    def _app_token(self, token: str) -> AccessToken:
+        # App access tokens are "app_id|app_secret"; they never expire.
+        app_id, _, secret = token.partition("|")
+        if app_id != self.settings.app_id or secret != self.settings.app_secret:
+            raise errors.invalid_token()
+        return AccessToken(
+            token=token,
+            subject_id=app_id,
+            kind="app",
+            scopes=[],
+            issued_at=0.0,
+            expires_at=None,
+            app_id=app_id,
+        )
 
     # --- persistence ---------------------------------------------------------------------------
 

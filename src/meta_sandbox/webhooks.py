@@ -111,7 +111,9 @@ class WebhookDispatcher:
 
     # --- subscriptions -------------------------------------------------------------------------
 
-    async def subscribe(self, object: str, callback_url: str, verify_token: str) -> None:
+    async def subscribe(
+        self, object: str, callback_url: str, verify_token: str, fields: list[str] | None = None
+    ) -> None:
         challenge = str(secrets.randbelow(10**9) + 10**9)
         params = {
             "hub.mode": "subscribe",
@@ -139,6 +141,7 @@ class WebhookDispatcher:
             callback_url=callback_url,
             verify_token=verify_token,
             subscribed_at=self.state.clock.now(),
+            fields=list(fields or []),
         )
 
     def unsubscribe(self, object: str) -> None:

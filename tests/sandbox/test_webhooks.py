@@ -189,3 +189,34 @@ def test_unsubscribe_stops_deliveries(hooked: IG, webhook_receiver: WebhookRecei
     hooked.inbound("alice", "hi")
     hooked.sandbox.client.post("/_sandbox/webhooks/flush")
     assert hooked.sandbox.deliveries() == []
+
+
+def test_app_subscriptions_through_the_graph_api(
+    sandbox: Sandbox, webhook_receiver: WebhookReceiver
+) -> None:
+    app_token = f"{sandbox.app_id}|{sandbox.app_secret}"
+    path = f"/v23.0/{sandbox.app_id}/subscriptions"
+    params = {
+        "object": "instagram",
+        "callback_url": webhook_receiver.url,
+        "fields": "messages,comments",
+        "verify_token": webhook_receiver.verify_token,
+        "access_token": app_token,
+    }
+    assert sandbox.client.post(path, params=params).json() == {"success": True}
+    assert len(webhook_receiver.handshakes) == 1
+    listed = sandbox.client.get(path, params={"access_token": app_token}).json()["data"]
+    assert listed[0]["object"] == "instagram"
+    assert listed[0]["callback_url"] == webhook_receiver.url
+    assert [f["name"] for f in listed[0]["fields"]] == ["messages", "comments"]
+    failed = sandbox.client.post(path, params={**params, "verify_token": "wrong"})
+    assert failed.json()["error"]["code"] == 2200
+    user_token = sandbox.create_account("shop")["access_token"]
+    assert (
+        sandbox.client.get(path, params={"access_token": user_token}).json()["error"]["code"] == 15
+    )
+    wrong_secret = sandbox.client.get(path, params={"access_token": f"{sandbox.app_id}|nope"})
+    assert wrong_secret.json()["error"]["code"] == 190
+    deleted = sandbox.client.delete(path, params={"object": "instagram", "access_token": app_token})
+    assert deleted.json() == {"success": True}
+    assert sandbox.client.get(path, params={"access_token": app_token}).json() == {"data": []}
