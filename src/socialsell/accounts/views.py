@@ -47,6 +47,7 @@ from socialsell.web.templating import (
     render,
     request_translator,
     translator,
+    url_path,
 )
 from socialsell.web.useragent import describe_user_agent
 
@@ -139,7 +140,7 @@ async def login_submit(
 @router.get("/register", name="accounts.register")
 async def register_page(request: Request, principal: OptionalBrowserPrincipal) -> Response:
     if principal is not None:
-        return redirect(request, "/")
+        return redirect(request, url_path(request, "web.dashboard"))
     return render(request, "accounts/register.html")
 
 
@@ -174,7 +175,7 @@ async def register_submit(
     )
     response = redirect(
         request,
-        "/",
+        url_path(request, "web.dashboard"),
         toast=("success", t.gettext("Welcome to socialsell! Your workspace is ready.")),
     )
     _set_session_cookie(response, settings, login.cookie)
@@ -189,7 +190,11 @@ async def logout(
     if principal is not None:
         t = translator((await accounts.get_preferences(session, principal.user)).language)
         await accounts.end_session(session, principal.session, "logged_out")
-    response = redirect(request, "/login", toast=("info", t.gettext("You are signed out.")))
+    response = redirect(
+        request,
+        url_path(request, "accounts.login"),
+        toast=("info", t.gettext("You are signed out.")),
+    )
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -268,7 +273,11 @@ async def update_profile(request: Request, session: SessionDep, viewer: PageUser
         await rollback(session)
         errors = app_error_messages(exc, t)
         return await _invalid(request, session, viewer, "profile_form", errors, form.values)
-    return redirect(request, "/settings#profile", toast=("success", t.gettext("Profile saved.")))
+    return redirect(
+        request,
+        url_path(request, "accounts.settings", _fragment="profile"),
+        toast=("success", t.gettext("Profile saved.")),
+    )
 
 
 @router.post("/settings/password", name="accounts.change_password", dependencies=[CsrfProtected])
@@ -289,7 +298,11 @@ async def change_password(request: Request, session: SessionDep, viewer: PageUse
         "Password changed. %(num)d other sessions were signed out.",
         ended,
     )
-    return redirect(request, "/settings#password", toast=("success", message))
+    return redirect(
+        request,
+        url_path(request, "accounts.settings", _fragment="password"),
+        toast=("success", message),
+    )
 
 
 @router.post(
@@ -305,7 +318,11 @@ async def update_preferences(request: Request, session: SessionDep, viewer: Page
     prefs = await accounts.update_preferences(session, viewer.user, form.data)
     # Said in the language just chosen: the next page is in it too.
     message = translator(prefs.language).gettext("Preferences saved.")
-    return redirect(request, "/settings#preferences", toast=("success", message))
+    return redirect(
+        request,
+        url_path(request, "accounts.settings", _fragment="preferences"),
+        toast=("success", message),
+    )
 
 
 @router.post(
@@ -320,7 +337,9 @@ async def update_notifications(request: Request, session: SessionDep, viewer: Pa
     )
     await accounts.update_preferences(session, viewer.user, data)
     return redirect(
-        request, "/settings#notifications", toast=("success", t.gettext("Notifications saved."))
+        request,
+        url_path(request, "accounts.settings", _fragment="notifications"),
+        toast=("success", t.gettext("Notifications saved.")),
     )
 
 
@@ -341,7 +360,11 @@ async def _sessions_changed(
     request: Request, session: SessionDep, viewer: PageUser, message: str
 ) -> Response:
     if not is_htmx(request):
-        return redirect(request, "/settings#sessions", toast=("success", message))
+        return redirect(
+            request,
+            url_path(request, "accounts.settings", _fragment="sessions"),
+            toast=("success", message),
+        )
     t = request_translator(request)
     context = await _settings_context(request, session, viewer, t)
     return render(
@@ -403,7 +426,9 @@ async def delete_account(request: Request, session: SessionDep, viewer: PageUser
         errors = app_error_messages(exc, t)
         return await _invalid(request, session, viewer, "delete_form", errors, {})
     response = redirect(
-        request, "/register", toast=("info", t.gettext("Your account has been deleted."))
+        request,
+        url_path(request, "accounts.register"),
+        toast=("info", t.gettext("Your account has been deleted.")),
     )
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -422,4 +447,8 @@ async def switch_workspace(
     await accounts.switch_workspace(session, viewer.principal, workspace_id)
     name = next((ws.name for ws in viewer.workspaces if ws.workspace_id == workspace_id), "")
     t = request_translator(request)
-    return redirect(request, "/", toast=("success", t.gettext("Switched to %(name)s.", name=name)))
+    return redirect(
+        request,
+        url_path(request, "web.dashboard"),
+        toast=("success", t.gettext("Switched to %(name)s.", name=name)),
+    )

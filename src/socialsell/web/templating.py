@@ -171,6 +171,12 @@ def csrf_token_for(request: Request) -> tuple[str, bool]:
     return token, True
 
 
+def url_path(request: Request, name: str, /, *, _fragment: str = "", **params: Any) -> str:
+    """The path of a named route: views never hand-build URLs."""
+    path = str(request.app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
+    return f"{path}#{_fragment}" if _fragment else path
+
+
 def _url_for(request: Request) -> Callable[..., str]:
     def url_for(name: str, /, **params: Any) -> str:
         query = params.pop("_query", None)
