@@ -233,6 +233,7 @@ def test_media_list_paging_and_fields(ig: IG) -> None:
     first = ig.graph.get(f"/{ig.id}/media", params={"limit": 2, "fields": "id,caption"}).json()
     assert_matches_fixture(first, "ig_media_list.json")
     assert [m["caption"] for m in first["data"]] == ["post 2", "post 1"]  # newest first
+    assert first["paging"]["next"].startswith(f"{ig.sandbox.url}/v23.0/{ig.id}/media?")
     second = httpx.get(
         first["paging"]["next"], headers={"Authorization": f"Bearer {ig.token}"}
     ).json()

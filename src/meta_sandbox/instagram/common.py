@@ -82,7 +82,10 @@ def paginate(
     end = start + len(page) - 1
     paging["cursors"] = {"before": _cursor(start), "after": _cursor(end)}
     base = {k: v for k, v in request.query_params.items() if k not in ("after", "before")}
-    url = str(request.url.replace(query=""))
+    # The version prefix was stripped before routing; Meta's paging URLs keep it.
+    version = request.scope.get("state", {}).get("api_version")
+    path = (f"/{version}" if version else "") + request.url.path
+    url = str(request.url.replace(path=path, query=""))
     if end + 1 < len(items):
         paging["next"] = url + "?" + urlencode({**base, "after": _cursor(end)})
     if start > 0:
