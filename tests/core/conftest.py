@@ -5,7 +5,7 @@
 
 Unlike the rest of the suite (one backend per run, from the migrations), these tests need both
 setups in one run, because the point is that the same code behaves the same on each. The schema
-is the lease table plus the tests' own tables, created with ``create_all`` in one database per
+is every product table plus the tests' own, from ``create_all``, in one database per
 test session (and xdist worker). PostgreSQL or Redis unreachable is an error, never a skip.
 """
 
@@ -22,9 +22,9 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import socialsell.models  # noqa: F401 - registers every table on Base.metadata
 from socialsell import db
 from socialsell.core.jobs import JobRuntime, run_worker
-from socialsell.core.models import SchedulerLease
 from tests.core.jobkit import JobsTestSettings, TestBase
 
 POSTGRES_URL = os.environ.get(
@@ -50,7 +50,9 @@ async def _create_schema(url: str) -> None:
     engine = db.create_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(db.Base.metadata.create_all, tables=[SchedulerLease.__table__])
+            # Every product table, not just the lease table: run_scheduler runs the periodic
+            # tasks of every domain, and they must find their (empty) tables.
+            await conn.run_sync(db.Base.metadata.create_all)
             await conn.run_sync(TestBase.metadata.create_all)
     finally:
         await engine.dispose()
@@ -147,4 +149,4 @@ async def runtime(
     worker = asyncio.create_task(run_worker(jobs_settings, stop=stop, concurrency=8))
     yield client_runtime
     stop.set()
-    await asyncio.wait_for(worker, timeout=15)
+    await asyncio.wait_for(worker, timeout=60)

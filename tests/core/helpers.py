@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,9 +23,21 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _T = TypeVar("_T")
 
+# What a worker or tick subprocess needs to join the test's database, stream and timings.
+SPAWNED_SETTINGS = (
+    "env",
+    "database_url",
+    "redis_url",
+    "jobs_queue_name",
+    "job_retry_base_seconds",
+    "job_retry_max_seconds",
+    "tick_seconds",
+    "log_level",
+)
+
 
 async def eventually(
-    check: Callable[[], Awaitable[_T]], *, within: float = 10.0, interval: float = 0.02
+    check: Callable[[], Awaitable[_T]], *, within: float = 30.0, interval: float = 0.02
 ) -> _T:
     """Poll ``check`` until it returns something truthy (which is returned)."""
     deadline = asyncio.get_running_loop().time() + within
@@ -51,17 +64,17 @@ async def settle(runtime: JobRuntime, sessionmaker: async_sessionmaker[AsyncSess
 
 def spawn(settings: JobsTestSettings, *args: str) -> subprocess.Popen[str]:
     """Start ``python -m tests.core.proc_main *args`` with ``settings`` in its environment."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    for name, value in settings.model_dump(exclude_none=True).items():
-        if name in {"secret_key", "meta_app_secret", "meta_webhook_verify_token"}:
-            continue
-        env[f"SOCIALSELL_{name.upper()}"] = str(value)
+    # Only the test's settings: none inherited from this environment, and (by running in the
+    # temp directory) none from a developer's .env file.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALSELL_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    for name in SPAWNED_SETTINGS:
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"SOCIALSELL_{name.upper()}"] = str(value)
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "tests.core.proc_main", *args],
-        cwd=REPO_ROOT,
+        cwd=tempfile.gettempdir(),
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
