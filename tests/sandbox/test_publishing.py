@@ -117,6 +117,22 @@ def test_caption_limits(ig: IG) -> None:
     assert (error_of(mentions)["code"], error_of(mentions)["error_subcode"]) == (100, 2207040)
 
 
+def test_user_tags_and_collaborators(ig: IG) -> None:
+    url = image_url(ig)
+    ok = ig.graph.post(
+        f"/{ig.id}/media",
+        json={"image_url": url, "user_tags": [{"username": "ann", "x": 0.5, "y": 0.2}]},
+    )
+    assert ok.status_code == 200
+    off = ig.graph.post(
+        f"/{ig.id}/media",
+        json={"image_url": url, "user_tags": [{"username": "ann", "x": 1.5, "y": 0.2}]},
+    )
+    assert error_of(off)["code"] == 100
+    crowd = create(ig, image_url=url, collaborators='["a","b","c","d"]')
+    assert error_of(crowd)["code"] == 100
+
+
 def test_unknown_media_type_and_feed_video(ig: IG) -> None:
     unknown = create(ig, image_url=image_url(ig), media_type="GIF")
     assert (error_of(unknown)["code"], error_of(unknown)["error_subcode"]) == (100, 2207023)

@@ -248,6 +248,7 @@ async def create_container(
         )
     if caption:
         _check_caption(state, caption)
+    _check_tags(media_type, params)
     container = Container(
         id=state.new_id(),
         owner_id=account.id,
@@ -298,6 +299,38 @@ async def create_container(
     ig.containers[container.id] = container
     state.register_object(container.id, "ig_container")
     return {"id": container.id}
+
+
+def _json_list(value: Any, name: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    try:
+        parsed = json.loads(str(value))
+    except ValueError as exc:
+        raise errors.invalid_parameter(f"(#100) Param {name} must be a JSON array") from exc
+    if not isinstance(parsed, list):
+        raise errors.invalid_parameter(f"(#100) Param {name} must be a JSON array")
+    return parsed
+
+
+def _check_tags(media_type: str, params: dict[str, Any]) -> None:
+    if params.get("user_tags") not in (None, ""):
+        for i, tag in enumerate(_json_list(params["user_tags"], "user_tags")):
+            if not isinstance(tag, dict) or not tag.get("username"):
+                raise errors.invalid_parameter(f"(#100) Param user_tags[{i}][username] is required")
+            if media_type == "STORIES":
+                continue  # x/y are optional on stories
+            for axis in ("x", "y"):
+                value = tag.get(axis)
+                if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+                    raise errors.invalid_parameter(
+                        f"(#100) Param user_tags[{i}][{axis}] must be a number between 0 and 1"
+                    )
+    if params.get("collaborators") not in (None, ""):
+        if media_type == "STORIES":
+            raise errors.invalid_parameter("(#100) collaborators are not supported on stories")
+        if len(_list(params["collaborators"])) > 3:
+            raise errors.invalid_parameter("(#100) At most 3 collaborators can be invited")
 
 
 def _shortcode() -> str:
