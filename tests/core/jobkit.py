@@ -164,6 +164,14 @@ async def hourly(ctx: JobContext) -> None:
         session.add(_effect(ctx, HOURLY))
 
 
+FAILING_DAILY = "jobtest.failing_daily"
+
+
+@periodic(FAILING_DAILY, every=timedelta(days=1))
+async def failing_daily(ctx: JobContext) -> None:
+    raise RuntimeError("this periodic task always fails")
+
+
 async def effects(
     sessionmaker: async_sessionmaker[AsyncSession], token: str, job_name: str | None = None
 ) -> list[Effect]:

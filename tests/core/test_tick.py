@@ -15,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from socialsell import db
 from socialsell.core.jobs import JobRuntime
 from socialsell.core.models import SchedulerLease
-from socialsell.core.tick import Tick, run_scheduler
+from socialsell.core.tick import RETRY_FAILED_AFTER, Tick, jobs_lifespan, run_scheduler
 from tests.core.helpers import eventually, reset_lease, spawn
 from tests.core.jobkit import (
+    FAILING_DAILY,
     HOURLY,
     JobsTestSettings,
     WorkItem,
     count_effects,
+    effects,
+    record,
 )
 
 
@@ -60,6 +63,20 @@ async def test_periodic_task_runs_again_once_its_interval_has_passed(
     report = await tick.run_once()
     assert report.periodic_ran == [HOURLY]
     assert await count_effects(sessionmaker, HOURLY) == 2
+
+
+async def test_failed_periodic_run_is_tried_again_soon_not_next_interval(
+    runtime: JobRuntime, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await reset_lease(sessionmaker, FAILING_DAILY)
+    report = await Tick(runtime, claimers=[], periodics=[FAILING_DAILY]).run_once()
+    assert report.failed == [FAILING_DAILY]
+
+    async with sessionmaker() as session:
+        lease = await session.get_one(SchedulerLease, FAILING_DAILY)
+    assert lease.locked_until is None
+    assert lease.last_finished_at is not None
+    assert lease.next_run_at - lease.last_finished_at == RETRY_FAILED_AFTER
 
 
 async def test_periodic_task_runs_once_when_two_processes_race(
@@ -168,3 +185,22 @@ async def test_run_scheduler_runs_the_registered_claimers_until_stopped(
     await eventually(ticked)
     stop.set()
     await asyncio.wait_for(scheduler, timeout=30)
+
+
+async def test_jobs_lifespan_runs_the_tick_in_process_in_embedded_mode_only(
+    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    before = await count_effects(sessionmaker, "jobtest.count_ticks")
+
+    async def ticked() -> bool:
+        return await count_effects(sessionmaker, "jobtest.count_ticks") > before
+
+    async with jobs_lifespan(jobs_settings, sessionmaker) as runtime:
+        if runtime.in_process:
+            await eventually(ticked)
+            token = uuid.uuid4().hex
+            await runtime.kick(record, token)
+            await eventually(lambda: effects(sessionmaker, token))
+        else:
+            await asyncio.sleep(0.3)  # six tick intervals: none may run in a web process
+            assert not await ticked()

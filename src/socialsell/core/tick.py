@@ -21,7 +21,8 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -29,7 +30,7 @@ from typing import Any, TypeVar, cast
 import structlog
 from sqlalchemy import CursorResult, Insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialsell import db
 from socialsell.core.jobs import JobContext, JobRuntime, add_to_registry, stop_on_signals
@@ -47,6 +48,8 @@ _T = TypeVar("_T")
 # A periodic run holds its lock this long at least, so a run longer than a short interval does
 # not overlap the next one; a crashed run's lock expires after it.
 MIN_LEASE = timedelta(minutes=5)
+# A periodic run that failed is tried again this much later (or at its interval, if sooner).
+RETRY_FAILED_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ def periodic(name: str, every: timedelta, *, lease: timedelta | None = None) -> 
     """Register ``async def fn(ctx: JobContext) -> None`` to run once per ``every`` across all
     tick processes (first run on the first tick that sees it). ``lease`` bounds how long a run
     may hold its lock (default: the longer of ``every`` and 5 minutes). A failed run is logged
-    and runs again at the next interval."""
+    and tried again after ``RETRY_FAILED_AFTER`` (or ``every``, if shorter)."""
     if every <= timedelta(0):
         raise ValueError("every must be positive")
 
@@ -195,8 +198,10 @@ class Tick:
             log.exception("periodic_claim_failed", periodic=spec.name)
             report.failed.append(spec.name)
             return
+        succeeded = False
         try:
             await spec.fn(JobContext(self.runtime, spec.name))
+            succeeded = True
         except Exception:
             log.exception("periodic_failed", periodic=spec.name)
             report.failed.append(spec.name)
@@ -204,7 +209,7 @@ class Tick:
             report.periodic_ran.append(spec.name)
         finally:
             try:
-                await self._release(spec)
+                await self._release(spec, succeeded=succeeded)
             except Exception:  # the lock then expires at locked_until
                 log.exception("periodic_release_failed", periodic=spec.name)
 
@@ -235,12 +240,18 @@ class Tick:
         self._lease_rows_seen.add(spec.name)
         return cast(CursorResult[Any], result).rowcount == 1
 
-    async def _release(self, spec: Periodic) -> None:
+    async def _release(self, spec: Periodic, *, succeeded: bool) -> None:
+        now = db.utcnow()
+        values: dict[str, Any] = {"locked_until": None, "last_finished_at": now}
+        if not succeeded and spec.every > RETRY_FAILED_AFTER:
+            # A failed run does not count as the interval's run: try again soon rather than a
+            # whole (possibly daily) interval later.
+            values["next_run_at"] = now + RETRY_FAILED_AFTER
         async with db.unit_of_work(self.runtime.sessionmaker) as session:
             await session.execute(
                 update(SchedulerLease)
                 .where(SchedulerLease.name == spec.name, SchedulerLease.owner == self.owner)
-                .values(locked_until=None, last_finished_at=db.utcnow())
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
 
@@ -260,6 +271,25 @@ def _insert_ignoring_conflict(session: AsyncSession, name: str, now: datetime) -
             .on_conflict_do_nothing(index_elements=["name"])
         )
     raise NotImplementedError(f"scheduler leases are not implemented for {dialect}")
+
+
+@asynccontextmanager
+async def jobs_lifespan(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[JobRuntime]:
+    """The jobs of a web process (``socialsell serve``), for the app's lifespan: the runtime to
+    kick with, and in embedded mode the tick too. Stopping lets running jobs finish first."""
+    runtime = JobRuntime(settings, sessionmaker)
+    await runtime.startup()
+    stop = asyncio.Event()
+    ticking = asyncio.create_task(Tick(runtime).run_forever(stop)) if runtime.in_process else None
+    try:
+        yield runtime
+    finally:
+        stop.set()
+        if ticking is not None:
+            await ticking
+        await runtime.shutdown()
 
 
 async def run_scheduler(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
