@@ -126,3 +126,42 @@ async def test_the_theme_toggle_is_remembered(browser_page: Page) -> None:
     await page.reload()
 
     await expect(html).to_have_attribute("data-theme", "light")
+
+
+async def test_an_expired_form_explains_itself_instead_of_failing_silently(
+    browser_page: Page,
+) -> None:
+    page = browser_page
+    await register(page)
+    await page.goto("/settings")
+    # As if the page had been left open while the session was replaced elsewhere.
+    await page.evaluate(
+        """() => {
+            document.querySelector('meta[name="csrf-token"]').content = "stale";
+            document.querySelectorAll('input[name="csrf_token"]').forEach(i => i.value = "stale");
+        }"""
+    )
+
+    await page.get_by_label("Name").fill("Ana Paula")
+    await page.get_by_role("button", name="Save profile").click()
+
+    await expect(page.get_by_role("status")).to_contain_text(
+        "The form has expired; reload the page and try again."
+    )
+    await page.reload()
+    await expect(page.get_by_label("Name")).to_have_value("Ana Lima")
+
+
+async def test_the_phone_menu_closes_with_escape_and_gives_focus_back(browser_page: Page) -> None:
+    page = browser_page
+    await page.set_viewport_size({"width": 375, "height": 740})
+    await register(page)
+    menu_button = page.get_by_role("button", name="Open menu")
+
+    await menu_button.click()
+    await expect(nav_link(page, "Dashboard")).to_be_focused()
+    await page.keyboard.press("Escape")
+
+    await expect(nav_link(page, "Dashboard")).to_be_hidden()
+    await expect(menu_button).to_be_focused()
+    await expect(menu_button).to_have_attribute("aria-expanded", "false")

@@ -52,12 +52,22 @@
     return document.querySelector(".app");
   }
 
+  // While the drawer is open the page behind it is inert: no focus, no clicks, no screen
+  // reader wandering out of the menu.
+  function setPageInert(inert) {
+    var page = document.querySelector(".shell");
+    if (page) {
+      page.inert = inert;
+    }
+  }
+
   function openDrawer() {
     var shell = app();
     if (!shell) {
       return;
     }
     shell.setAttribute("data-drawer", "open");
+    setPageInert(true);
     document.querySelectorAll("[data-drawer-open]").forEach(function (b) {
       b.setAttribute("aria-expanded", "true");
     });
@@ -73,6 +83,7 @@
       return;
     }
     shell.setAttribute("data-drawer", "closed");
+    setPageInert(false);
     var opener = document.querySelector("[data-drawer-open]");
     if (opener) {
       opener.setAttribute("aria-expanded", "false");
@@ -87,6 +98,14 @@
       openDrawer();
     } else if (event.target.closest("[data-drawer-close]")) {
       closeDrawer(true);
+    }
+  });
+
+  // Rotating a tablet past the breakpoint shows the sidebar in place; drop the drawer state.
+  var phone = window.matchMedia("(max-width: 767px)");
+  phone.addEventListener("change", function (event) {
+    if (!event.matches) {
+      closeDrawer(false);
     }
   });
 
