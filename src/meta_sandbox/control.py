@@ -113,7 +113,7 @@ async def move_clock(move: ClockMove, state: StateDep, dispatcher: DispatcherDep
             detail="the clock is real; start with SOCIALSELL_SANDBOX_CONTROLLED_CLOCK=true",
         )
     state.clock.advance(move.advance_seconds)
-    # What fell due (retries, WhatsApp statuses, ...) happens before this call returns.
+    # State that fell due changes before this call returns; webhooks go out right after.
     await dispatcher.tick_now()
     now = state.clock.now()
     return {"now": now, "iso": iso(now), "controlled": True}

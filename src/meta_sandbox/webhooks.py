@@ -63,8 +63,9 @@ class WebhookDispatcher:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
-        self._force = False
-        self._lock: asyncio.Lock | None = None
+        self._release_all = False
+        self._hooks_lock: asyncio.Lock | None = None
+        self._send_lock: asyncio.Lock | None = None
         self._tick_hooks: list[Callable[[], Awaitable[None]]] = []
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -95,9 +96,16 @@ class WebhookDispatcher:
     add_tick_hook = on_tick
 
     async def tick_now(self) -> None:
-        """One tick now (hooks, due batches and retries); the control API calls it after moving
-        the clock so what fell due has happened when the call returns."""
-        await self._tick()
+        """Run the tick hooks and batch what is pending now, then let the loop send what is due.
+
+        The control API calls it after moving the clock: state that fell due (e.g. WhatsApp
+        statuses) has changed when the call returns, while deliveries go out from the loop right
+        after. Sending them here instead would make the clock call wait on the receiver, which
+        deadlocks a test whose receiver is served by the same event loop that made the call.
+        """
+        await self._run_hooks()
+        self._batch(force=False)
+        self.wake()
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -158,9 +166,11 @@ class WebhookDispatcher:
         self.wake()
 
     async def flush(self) -> None:
-        """Send everything pending now, ignoring the batch window (control API helper)."""
-        self._force = True
-        await self._tick()
+        """Batch everything pending now, ignoring the batch window and releasing held
+        deliveries; the loop sends them at once (control API helper)."""
+        self._batch(force=True)
+        self._release_all = True
+        self.wake()
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -176,16 +186,19 @@ class WebhookDispatcher:
                 await asyncio.sleep(TICK_SECONDS)
 
     async def _tick(self) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        await self._run_hooks()
+        self._batch(force=False)
+        await self._send_due()
+
+    async def _run_hooks(self) -> None:
+        if self._hooks_lock is None:
+            self._hooks_lock = asyncio.Lock()
+        async with self._hooks_lock:
             for hook in self._tick_hooks:
                 await hook()
-            await self._tick_deliveries()
 
-    async def _tick_deliveries(self) -> None:
+    def _batch(self, *, force: bool) -> None:
         settings = self.state.settings
-        force, self._force = self._force, False
         mono = time.monotonic()
         for obj, items in list(self._pending.items()):
             if not items:
@@ -199,18 +212,25 @@ class WebhookDispatcher:
                 batch = items[: settings.webhook_batch_max_entries]
                 del items[: len(batch)]
                 self._make_deliveries(obj, [entry for _, entry in batch])
-        now = self.state.clock.now()
-        for delivery in list(self.state.deliveries):
-            if delivery.state != "pending":
-                continue
-            if delivery.held:
-                since = self._held_since.get(delivery.id, mono)
-                if mono - since < REORDER_MAX_HOLD_SECONDS and not force:
+
+    async def _send_due(self) -> None:
+        if self._send_lock is None:
+            self._send_lock = asyncio.Lock()
+        async with self._send_lock:
+            release_all, self._release_all = self._release_all, False
+            mono = time.monotonic()
+            now = self.state.clock.now()
+            for delivery in list(self.state.deliveries):
+                if delivery.state != "pending":
                     continue
-                delivery.held = False
-            if delivery.next_attempt_at <= now:
-                await self._attempt(delivery)
-                self._release_held(delivery)
+                if delivery.held:
+                    since = self._held_since.get(delivery.id, mono)
+                    if mono - since < REORDER_MAX_HOLD_SECONDS and not release_all:
+                        continue
+                    delivery.held = False
+                if delivery.next_attempt_at <= now:
+                    await self._attempt(delivery)
+                    self._release_held(delivery)
 
     def _release_held(self, sent: Delivery) -> None:
         for other in self.state.deliveries:
