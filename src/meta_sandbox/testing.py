@@ -90,6 +90,11 @@ class Sandbox:
     verify_token: str
     client: httpx.Client
 
+    def async_client(self) -> httpx.AsyncClient:
+        """An async client on the base URL, for async tests whose own event loop serves the
+        product (a blocking call would keep it from answering the sandbox's webhooks)."""
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
     def advance(self, seconds: float) -> None:
         self.client.post("/_sandbox/clock", json={"advance_seconds": seconds}).raise_for_status()
 
