@@ -268,6 +268,9 @@ class JobRuntime:
             maxlen=STREAM_MAXLEN,
             approximate=True,
             idle_timeout=REDELIVER_AFTER_MS,
+            # Workers take turns reclaiming stale messages under a Redis lock; without a timeout
+            # a worker killed while holding it would stall every other worker's reads.
+            unacknowledged_lock_timeout=30.0,
             xread_block=1000,
         )
 
