@@ -291,3 +291,22 @@ def test_private_reply_to_a_comment_once(ig: IG) -> None:
     assert first.json()["recipient_id"] == comment["persona"]["id"]
     again = ig.graph.post(f"/{ig.id}/messages", json=body)
     assert (error_of(again)["code"], error_of(again)["error_subcode"]) == (10, 2534025)
+
+
+def test_user_profile_needs_the_persons_consent(ig: IG) -> None:
+    media = ig.sandbox.client.post(f"/_sandbox/instagram/accounts/{ig.id}/media", json={}).json()
+    commenter = ig.sandbox.client.post(
+        f"/_sandbox/instagram/accounts/{ig.id}/comments",
+        json={"from_username": "erin", "media_id": media["id"], "text": "nice"},
+    ).json()["persona"]
+    no_consent = ig.graph.get(f"/{commenter['id']}", params={"fields": "name,username"})
+    assert error_of(no_consent)["code"] == 230
+    ig.inbound("erin", "hello!")
+    profile = ig.graph.get(
+        f"/{commenter['id']}",
+        params={"fields": "name,username,profile_pic,follower_count,is_user_follow_business"},
+    ).json()
+    assert profile["username"] == "erin"
+    assert profile["name"] == "Erin"
+    assert profile["profile_pic"].startswith("http")
+    assert profile["is_user_follow_business"] is True

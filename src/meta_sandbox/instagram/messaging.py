@@ -205,6 +205,45 @@ def message_view(state: SandboxState, message: Message, params: dict[str, Any]) 
     return pick(data, fields)
 
 
+# --- user profile API ---------------------------------------------------------------------
+
+PERSONA_FIELDS = (
+    "id",
+    "name",
+    "username",
+    "profile_pic",
+    "follower_count",
+    "is_verified_user",
+    "is_user_follow_business",
+    "is_business_follow_user",
+)
+
+
+def persona_view(
+    state: SandboxState, account: IGAccount, persona: Persona, params: dict[str, Any]
+) -> dict[str, Any]:
+    """``GET /{IGSID}``: only once the person has messaged the account (their consent)."""
+    conv = state.instagram.conversation_for(account.id, persona.id)
+    if conv is None or conv.last_user_message_at is None:
+        raise errors.GraphAPIError(
+            "(#230) User consent is required to access user profile", code=230
+        )
+    fields = fields_of(params, ("id",))
+    check_fields(fields, PERSONA_FIELDS, "InstagramUser")
+    base = state.settings.public_url.rstrip("/")
+    data = {
+        "id": persona.id,
+        "name": persona.name,
+        "username": persona.username,
+        "profile_pic": f"{base}/_sandbox/samples/image.jpg?width=150&height=150&color=%23888888",
+        "follower_count": persona.follower_count,
+        "is_verified_user": persona.is_verified_user,
+        "is_user_follow_business": persona.is_user_follow_business,
+        "is_business_follow_user": persona.is_business_follow_user,
+    }
+    return pick(data, fields)
+
+
 # --- send API -------------------------------------------------------------------------------
 
 

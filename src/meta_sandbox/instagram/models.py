@@ -57,6 +57,10 @@ class Persona:
     username: str
     name: str
     created_at: float
+    follower_count: int = 150
+    is_verified_user: bool = False
+    is_user_follow_business: bool = True
+    is_business_follow_user: bool = False
 
 
 @dataclass

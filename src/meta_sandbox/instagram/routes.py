@@ -70,6 +70,11 @@ def _account(state: SandboxState, token: AccessToken, object_id: str, method: st
 async def read_object(
     object_id: str, request: Request, state: StateDep, token: TokenDep, params: ParamsDep
 ) -> JSONResponse:
+    persona = state.instagram.personas.get(object_id)
+    account = state.instagram.accounts.get(token.subject_id)
+    if persona is not None and account is not None and token.kind == "instagram_user":
+        _scopes(token, MESSAGES)
+        return JSONResponse(messaging.persona_view(state, account, persona, params))
     kind, obj = _owned(state, token, object_id, "get")
     require_scope(token, BASIC)
     if kind == "ig_user":
