@@ -21,11 +21,15 @@ from socialsell.core.logging import configure_logging
 from socialsell.core.middleware import Metrics, RequestContextMiddleware
 from socialsell.core.ops import router as ops_router
 from socialsell.core.ratelimit import RateLimiter
+from socialsell.core.storage import router as media_router
 from socialsell.core.tick import Tick
 from socialsell.db import create_engine, create_sessionmaker
+from socialsell.inbox.api import router as inbox_api
+from socialsell.inbox.api import stream_router as inbox_stream
 from socialsell.integrations import build_meta_client
 from socialsell.notifications.api import router as notifications_api
 from socialsell.settings import Settings
+from socialsell.webhooks.api import router as webhooks_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -92,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_api)
     app.include_router(channels_api)
     app.include_router(notifications_api)
+    app.include_router(webhooks_api)
+    app.include_router(inbox_api)
+    app.include_router(inbox_stream)
+    app.include_router(media_router)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

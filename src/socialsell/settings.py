@@ -153,8 +153,6 @@ class Settings(BaseSettings):
     # Send with Instagram's HUMAN_AGENT tag between 24 h and 7 days after the customer's last
     # message (needs Meta's approval of the Human Agent feature for the app).
     inbox_human_agent_tag: bool = True
-    # How often every channel's conversations are re-read from Meta to fill in lost webhooks.
-    inbox_reconcile_minutes: float = 30.0
     # Conversations read per channel and reconciliation (newest first).
     inbox_reconcile_max_conversations: int = 50
     # The live-event log (for SSE resume): kept this long, and at most this many per workspace.

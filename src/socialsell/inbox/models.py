@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialsell.db import Base, IdMixin, TimestampMixin, utcnow
 
@@ -117,6 +117,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+
+    contact: Mapped[Contact] = relationship(lazy="raise")
 
 
 class Message(IdMixin, Base):

@@ -1,0 +1,64 @@
+"""``/webhooks/instagram``: Meta's verification handshake and the deliveries.
+
+The POST is a hot path: it reads the raw body, checks the signature, stores the bytes and answers
+200. Parsing happens in the processing job, so malformed or unknown payloads are stored too (and
+marked unprocessable there) and never cost Meta a retry or us a 500.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from socialsell.core.deps import SessionDep, SettingsDep
+from socialsell.core.errors import AppError, Forbidden
+from socialsell.core.jobs import JobRuntime
+from socialsell.webhooks import service
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+class InvalidSignature(AppError):
+    status_code = 401
+    code = "invalid_signature"
+    default_message = "The X-Hub-Signature-256 header is missing or does not match the body."
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "The delivery is larger than this server accepts."
+
+
+@router.get("/instagram", response_class=PlainTextResponse)
+async def verify_instagram(request: Request, settings: SettingsDep) -> PlainTextResponse:
+    """Meta's subscription handshake: echo ``hub.challenge`` when the verify token matches."""
+    query = request.query_params
+    token = query.get("hub.verify_token", "")
+    expected = settings.meta_webhook_verify_token.get_secret_value()
+    if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+        token.encode(), expected.encode()
+    ):
+        raise Forbidden("The verify token does not match.")
+    return PlainTextResponse(query.get("hub.challenge", "")[:200])
+
+
+@router.post("/instagram", status_code=200)
+async def receive_instagram(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    body = await request.body()
+    if len(body) > settings.webhook_max_body_bytes:
+        raise PayloadTooLarge
+    if not service.signature_valid(
+        settings.meta_app_secret.get_secret_value(),
+        body,
+        request.headers.get("x-hub-signature-256"),
+    ):
+        raise InvalidSignature
+    delivery_id = await service.store_delivery(session, "instagram", body)
+    jobs: JobRuntime = request.app.state.jobs
+    jobs.enqueue(session, "webhooks.process_delivery", str(delivery_id))
+    return Response(status_code=200)

@@ -1,0 +1,47 @@
+"""Processing stored deliveries, and finding the ones whose job was lost."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from socialsell.core.jobs import JobContext, job
+from socialsell.core.tick import claimer
+from socialsell.db import utcnow
+from socialsell.inbox.ingest import Ingest
+from socialsell.webhooks import service
+
+
+@job("webhooks.process_delivery", max_attempts=3)
+async def process_delivery(ctx: JobContext, delivery_id: str) -> None:
+    try:
+        async with ctx.unit_of_work() as session:
+            status = await service.process_delivery(
+                session,
+                Ingest(ctx.settings, ctx.runtime),
+                uuid.UUID(delivery_id),
+                max_attempts=ctx.settings.webhook_max_attempts,
+            )
+    except Exception as exc:
+        if ctx.attempt < ctx.max_attempts:
+            raise
+        # A delivery that crashes its job on every attempt would be re-kicked by the tick every
+        # minute forever: mark it failed (body kept, for a human to replay after a fix).
+        async with ctx.unit_of_work() as session:
+            await service.fail_delivery(session, uuid.UUID(delivery_id), repr(exc)[:500])
+        raise
+    ctx.log.debug("webhook_processed", delivery_id=delivery_id, status=status)
+
+
+@claimer("webhooks.rekick_stale_deliveries")
+async def rekick_stale_deliveries(ctx: JobContext) -> int:
+    now = utcnow()
+    async with ctx.unit_of_work() as session:
+        ids = await service.claim_stale(
+            session,
+            older_than=now - timedelta(seconds=ctx.settings.webhook_reprocess_after_seconds),
+            now=now,
+        )
+        for delivery_id in ids:
+            ctx.enqueue(session, process_delivery, str(delivery_id))
+    return len(ids)
