@@ -20,6 +20,14 @@ class Clock:
             return self._frozen + self._offset
         return time.time() + self._offset
 
+    def restart(self) -> None:
+        """A controlled clock starts again at the real time (used by reset, when nothing in the
+        state depends on earlier times), so the product's real clock and the sandbox's agree at
+        the start of every test."""
+        if self.controlled:
+            self._frozen = time.time()
+            self._offset = 0.0
+
     def advance(self, seconds: float) -> None:
         if not self.controlled:
             raise RuntimeError(

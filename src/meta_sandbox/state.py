@@ -139,6 +139,7 @@ class SandboxState:
         callback(self)
 
     def reset(self) -> None:
+        self.clock.restart()
         self._clear()
         for hook in self._reset_hooks:
             hook(self)
