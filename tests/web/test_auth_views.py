@@ -218,3 +218,22 @@ async def test_registering_in_portuguese_keeps_portuguese(
         html = (await english.get("/")).text
 
     assert "Painel" in html  # the account's language wins over the browser's
+
+
+async def test_signing_out_needs_the_token_of_the_session(seller: Browser) -> None:
+    response = await seller.client.post("/logout", data={"csrf_token": "forged"})
+
+    assert response.status_code == 403
+    assert (await seller.get("/")).status_code == 200
+
+
+async def test_signing_out_after_the_session_expired_just_goes_to_sign_in(
+    seller: Browser,
+) -> None:
+    token = await seller.token("/")
+    seller.client.cookies.set(SESSION_COOKIE, "expired-or-unknown")
+
+    response = await seller.client.post("/logout", data={"csrf_token": token})
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"

@@ -34,6 +34,7 @@ from socialsell.core.deps import (
     SessionDep,
     SettingsDep,
     client_ip,
+    verify_csrf,
 )
 from socialsell.core.errors import AppError, RateLimited
 from socialsell.db import rollback
@@ -182,12 +183,15 @@ async def register_submit(
     return response
 
 
-@router.post("/logout", name="accounts.logout", dependencies=[CsrfProtected])
+@router.post("/logout", name="accounts.logout")
 async def logout(
     request: Request, session: SessionDep, principal: OptionalBrowserPrincipal
 ) -> Response:
     t = request_translator(request)
     if principal is not None:
+        # Checked only when there is a session to end: signing out with an already expired
+        # session should land on the sign-in page, not on "the form has expired".
+        await verify_csrf(request, principal)
         t = translator((await accounts.get_preferences(session, principal.user)).language)
         await accounts.end_session(session, principal.session, "logged_out")
     response = redirect(
