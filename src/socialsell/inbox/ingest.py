@@ -237,7 +237,12 @@ async def _message(
     }
     new_id = await repo.insert_message(values)
     if new_id is None:
-        return False  # already stored: a duplicate, a replay, or the echo of our own send
+        # Already stored: a duplicate, a replay, or the echo of our own send. An echo carries
+        # Meta's time for a message we stamped with ours when sending: adopt it, so the thread
+        # is in Meta's order.
+        if not inbound:
+            return await _adopt_echo_time(session, ingest, channel, event)
+        return False
     message = await repo.message(new_id)
     assert message is not None  # noqa: S101 - just inserted
     await repo.touch_conversation(
@@ -250,6 +255,20 @@ async def _message(
     if media_pending and ingest.runtime is not None:
         ingest.runtime.enqueue(session, "inbox.copy_media", str(new_id))
     await publish_message(session, ingest.settings, message, created=True)
+    return True
+
+
+async def _adopt_echo_time(
+    session: AsyncSession, ingest: Ingest, channel: Channel, event: MessageEvent
+) -> bool:
+    ours = await GlobalInbox(session).message_by_external_id(channel.id, event.external_id)
+    if ours is None or ours.direction != Direction.outbound or ours.sent_at == event.at:
+        return False
+    ours.sent_at = event.at
+    if ours.status == MessageStatus.pending:
+        ours.status = MessageStatus.sent
+    await session.flush()
+    await publish_message(session, ingest.settings, ours, created=False)
     return True
 
 
