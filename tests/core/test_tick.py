@@ -80,27 +80,29 @@ async def test_failed_periodic_run_is_tried_again_soon_not_next_interval(
 
 
 async def test_periodic_task_runs_once_when_two_processes_race(
-    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    runtime: JobRuntime,
+    jobs_settings: JobsTestSettings,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
+    """This test's process and another one tick at the same moment."""
     await reset_lease(sessionmaker, HOURLY)
-    processes = [spawn(jobs_settings, "tick", HOURLY) for _ in range(2)]
+    here = Tick(runtime, claimers=[], periodics=[HOURLY])
+    other = spawn(jobs_settings, "tick", HOURLY)
     try:
-        for process in processes:  # both ready, then both go at once
-            assert process.stdout is not None
-            assert await asyncio.to_thread(process.stdout.readline) == "ready\n"
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        outputs = [await asyncio.to_thread(p.communicate, None, 60) for p in processes]
+        assert other.stdin is not None
+        assert other.stdout is not None
+        assert await asyncio.to_thread(other.stdout.readline) == "ready\n"
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        report_here = await here.run_once()
+        stdout, _ = await asyncio.to_thread(other.communicate, None, 60)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    assert [p.returncode for p in processes] == [0, 0]
-    reports = [json.loads(stdout) for stdout, _ in outputs]
-    assert sorted(r["periodic_ran"] for r in reports) == [[], [HOURLY]]
-    assert all(r["failed"] == [] for r in reports)
+        if other.poll() is None:
+            other.kill()
+    assert other.returncode == 0
+    report_there = json.loads(stdout)
+    assert report_there["failed"] == []
+    assert sorted([report_here.periodic_ran, report_there["periodic_ran"]]) == [[], [HOURLY]]
     assert await count_effects(sessionmaker, HOURLY) == 1
 
 
