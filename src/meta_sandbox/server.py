@@ -19,4 +19,5 @@ def run(host: str, port: int, state_file: str | None) -> None:
         update["public_url"] = f"http://{shown}:{port}"
     if update:
         settings = settings.model_copy(update=update)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # No access log: like Meta's, the sandbox's URLs carry tokens in query strings.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)

@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from socialsell import migrations
+from socialsell.app import create_app
 from socialsell.settings import ConfigurationError, Settings
 
 app = typer.Typer(
@@ -114,59 +115,87 @@ def scheduler() -> None:
     asyncio.run(run_scheduler(_settings()))
 
 
-DEMO_EMAIL = "demo@socialsell.local"
-DEMO_PASSWORD = "Demo-Seller-2026"  # noqa: S105 - printed to the person running the demo
-
-
 @app.command()
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     sandbox_port: Annotated[int, typer.Option(help="Port of the Meta sandbox.")] = 8100,
-    with_sandbox: Annotated[bool, typer.Option(help="Start the Meta sandbox too.")] = True,
 ) -> None:
-    """Seed the demo workspace, start the Meta sandbox and serve the app (what `make run` does)."""
+    """Start the Meta sandbox, seed the demo workspace (its Instagram account connected through
+    the sandbox's OAuth flow) and serve the app: what `make run` does."""
     import subprocess
     import sys
+    import threading
 
-    from socialsell.accounts.bootstrap import create_user_account
+    from socialsell.demo import seed_demo
 
-    settings = _settings()
-    asyncio.run(
-        create_user_account(
-            settings, email=DEMO_EMAIL, name="Demo Seller", password=DEMO_PASSWORD, if_missing=True
+    base = _settings()
+    sandbox_url = f"http://{host}:{sandbox_port}"
+    app_url = f"http://{host}:{port}"
+    settings = base.model_copy(
+        update={
+            "base_url": app_url,
+            "meta_graph_url": sandbox_url,
+            "meta_oauth_url": sandbox_url,
+            "meta_authorize_url": sandbox_url,
+            "meta_facebook_graph_url": sandbox_url,
+        }
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sandbox_process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "socialsell.cli",
+            "sandbox",
+            "--host",
+            host,
+            "--port",
+            str(sandbox_port),
+            "--state",
+            str(settings.data_dir / "sandbox-state.json"),
+        ]
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host=host, port=port, log_config=None, access_log=False
         )
     )
-    sandbox_process = None
-    if with_sandbox:
-        sandbox_process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "socialsell.cli",
-                "sandbox",
-                "--host",
-                host,
-                "--port",
-                str(sandbox_port),
-            ]
+
+    def seed_when_ready() -> None:
+        _wait_for(f"{sandbox_url}/_sandbox/settings")
+        _wait_for(f"{app_url}/healthz")
+        result = asyncio.run(seed_demo(settings, sandbox_url=sandbox_url, app_url=app_url))
+        typer.secho(
+            f"\n  socialsell is ready at {app_url}\n"
+            f"  Sign in as {result.email} with the password {result.password}\n"
+            f"  Instagram @{result.instagram_username} is connected through the Meta sandbox;\n"
+            f"  play its customers at {sandbox_url}\n",
+            fg="green",
         )
-    typer.secho(
-        f"\n  socialsell is starting at http://{host}:{port}\n"
-        f"  Sign in as {DEMO_EMAIL} with the password {DEMO_PASSWORD}\n"
-        + (
-            f"  The Meta sandbox (a simulated phone) is at http://{host}:{sandbox_port}\n"
-            if with_sandbox
-            else ""
-        ),
-        fg="green",
-    )
+
+    threading.Thread(target=seed_when_ready, daemon=True).start()
     try:
-        serve(host=host, port=port, reload=False, proxy_headers=False)
+        server.run()
     finally:
-        if sandbox_process is not None:
-            sandbox_process.terminate()
-            sandbox_process.wait(timeout=10)
+        sandbox_process.terminate()
+        sandbox_process.wait(timeout=10)
+
+
+def _wait_for(url: str, timeout: float = 30.0) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
 @app.command()

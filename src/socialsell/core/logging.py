@@ -68,6 +68,8 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     # Our middleware logs one line per request; uvicorn's access log would repeat it, with the
     # query string (which can hold OAuth codes).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outgoing request at INFO; the Meta client logs what matters itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
