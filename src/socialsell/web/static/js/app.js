@@ -199,9 +199,12 @@
     showToast(event.detail.level || "info", event.detail.message);
   });
 
-  // After a form comes back with errors, put the cursor in the first field to fix.
-  document.addEventListener("htmx:afterSwap", function () {
-    var invalid = document.querySelector('[aria-invalid="true"]');
+  // When a form comes back with errors, put the cursor in its first field to fix. htmx:load
+  // fires for each piece of new content (and for the whole page on a full load), so a fragment
+  // swapped elsewhere on the page never steals the focus.
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.detail.elt;
+    var invalid = root && root.querySelector ? root.querySelector('[aria-invalid="true"]') : null;
     if (invalid) {
       invalid.focus();
     }
