@@ -130,7 +130,10 @@ class SandboxState:
                 subscribed_at=self.clock.now(),
             )
         for plan in self.settings.fault_plans:
-            self.faults.append(FaultPlan(id=self.new_id(), **plan))
+            spec = dict(plan)
+            # Same shape as POST /_sandbox/faults: "count" is how many calls it affects.
+            spec.setdefault("remaining", spec.pop("count", 1))
+            self.faults.append(FaultPlan(id=self.new_id(), **spec))
 
     def on_reset(self, callback: Callable[[SandboxState], None]) -> None:
         """Register a hook run after every reset (and once now), e.g. to recreate the WhatsApp

@@ -191,3 +191,15 @@ def test_real_clock_cannot_be_moved_and_state_file_persists(tmp_path: Path) -> N
         assert len(graph.get("/v23.0/me/conversations").json()["data"]) == 1
     finally:
         again.stop()
+
+
+def test_fault_plans_from_settings_apply_after_every_reset() -> None:
+    server = start_sandbox_server(fault_plans=[{"kind": "transient", "count": 1}])
+    try:
+        client = httpx.Client(base_url=server.url)
+        for _ in range(2):
+            assert client.get("/v23.0/me").json()["error"]["code"] == 2
+            assert client.get("/v23.0/me").json()["error"]["code"] == 2500  # no token
+            client.post("/_sandbox/reset")
+    finally:
+        server.stop()
