@@ -125,28 +125,7 @@ async def search_ids(
         return []
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy import func
-
-        tsquery = func.websearch_to_tsquery(
-            literal_column(f"'{TS_CONFIG}'::regconfig"), websearch_text(parsed)
-        )
-        vector = tsvector_expr()
-        stmt = (
-            select(
-                Message.id,
-                func.ts_headline(
-                    literal_column(f"'{TS_CONFIG}'::regconfig"),
-                    Message.search_text,
-                    tsquery,
-                    f"HighlightAll=true, StartSel={START}, StopSel={STOP}",
-                ),
-            )
-            .where(Message.workspace_id == workspace_id, vector.op("@@")(tsquery))
-            .order_by(func.ts_rank(vector, tsquery).desc(), Message.sent_at.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        rows = (await session.execute(stmt)).all()
+        rows = (await session.execute(pg_statement(workspace_id, parsed, limit, offset))).all()
         return [Hit(row[0], row[1]) for row in rows]
     # SQLite FTS5: rank is bm25 (lower is better).
     stmt_text = text(
@@ -167,6 +146,30 @@ async def search_ids(
         },
     )
     return [Hit(uuid.UUID(str(row[0])), row[1]) for row in result.all()]
+
+
+def pg_statement(workspace_id: uuid.UUID, parsed: ParsedQuery, limit: int, offset: int) -> Any:
+    """The PostgreSQL search query: the same expression as the GIN index, so it is used."""
+    from sqlalchemy import func
+
+    config: Any = literal_column(f"'{TS_CONFIG}'::regconfig")
+    tsquery = func.websearch_to_tsquery(config, websearch_text(parsed))
+    vector = tsvector_expr()
+    return (
+        select(
+            Message.id,
+            func.ts_headline(
+                config,
+                Message.search_text,
+                tsquery,
+                f"HighlightAll=true, StartSel={START}, StopSel={STOP}",
+            ),
+        )
+        .where(Message.workspace_id == workspace_id, vector.op("@@")(tsquery))
+        .order_by(func.ts_rank(vector, tsquery).desc(), Message.sent_at.desc())
+        .limit(limit)
+        .offset(offset)
+    )
 
 
 def snippet(original: str, highlighted: str, *, width: int = 160) -> str:
