@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
-from redis.asyncio import Redis
+from redis import Redis as SyncRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import socialsell.models  # noqa: F401 - registers every table on Base.metadata
@@ -89,7 +89,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=SETUPS)
-def jobs_settings(request: pytest.FixtureRequest) -> JobsTestSettings:
+def jobs_settings(request: pytest.FixtureRequest) -> Iterator[JobsTestSettings]:
     common: dict[str, Any] = {
         "env": "test",
         "log_level": "WARNING",
@@ -98,16 +98,24 @@ def jobs_settings(request: pytest.FixtureRequest) -> JobsTestSettings:
         "job_retry_max_seconds": 1.0,
     }
     if request.param == "sqlite-memory":
-        return JobsTestSettings(
+        yield JobsTestSettings(
             database_url=request.getfixturevalue("sqlite_url"), redis_url=None, **common
         )
-    return JobsTestSettings(
+        return
+    settings = JobsTestSettings(
         database_url=request.getfixturevalue("postgres_url"),
         redis_url=f"{REDIS_URL}/0",
         # A stream of its own per test: parallel runs and earlier tests cannot interfere.
         jobs_queue_name=f"socialsell:test:jobs:{uuid.uuid4().hex}",
         **common,
     )
+    yield settings
+    # Whoever used it (runtimes, workers, schedulers) has stopped by now.
+    redis = SyncRedis.from_url(settings.redis_url)
+    try:
+        redis.delete(settings.jobs_queue_name)
+    finally:
+        redis.close()
 
 
 @pytest.fixture
@@ -128,12 +136,6 @@ async def client_runtime(
     await runtime.startup()
     yield runtime
     await runtime.shutdown()
-    if jobs_settings.redis_url:
-        redis = Redis.from_url(jobs_settings.redis_url)
-        try:
-            await redis.delete(jobs_settings.jobs_queue_name)
-        finally:
-            await redis.aclose()
 
 
 @pytest.fixture
