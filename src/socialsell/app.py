@@ -28,6 +28,7 @@ from socialsell.inbox.api import router as inbox_api
 from socialsell.inbox.api import stream_router as inbox_stream
 from socialsell.integrations import build_meta_client
 from socialsell.notifications.api import router as notifications_api
+from socialsell.publishing.api import router as publishing_api
 from socialsell.settings import Settings
 from socialsell.webhooks.api import router as webhooks_api
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_api)
     app.include_router(inbox_api)
     app.include_router(inbox_stream)
+    app.include_router(publishing_api)
     app.include_router(media_router)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

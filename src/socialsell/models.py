@@ -12,6 +12,7 @@ from socialsell.channels.models import Channel, OAuthState
 from socialsell.core.models import SchedulerLease
 from socialsell.inbox.models import ChannelSync, Contact, Conversation, InboxEvent, Message
 from socialsell.notifications.models import Notification
+from socialsell.publishing.models import MediaAsset, Post, PostItem
 from socialsell.webhooks.models import WebhookDelivery
 
 __all__ = [
@@ -20,10 +21,13 @@ __all__ = [
     "Contact",
     "Conversation",
     "InboxEvent",
+    "MediaAsset",
     "Membership",
     "Message",
     "Notification",
     "OAuthState",
+    "Post",
+    "PostItem",
     "RefreshToken",
     "SchedulerLease",
     "User",

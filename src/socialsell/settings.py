@@ -178,3 +178,41 @@ class Settings(BaseSettings):
         return value
 
     # --- end of inbox and webhooks ------------------------------------------------------------------
+
+    # --- publishing (issue 6) -----------------------------------------------------------------------
+    # Uploads: videos may be large (reels up to 300 MB at Meta); images are re-encoded to JPEG.
+    publishing_max_upload_bytes: int = 300 * 1024 * 1024
+    publishing_max_image_bytes: int = 30 * 1024 * 1024
+    # Caption rules checked before scheduling. Meta's API documents 30 hashtags; Instagram
+    # announced a cap of 5 in Dec 2025 (unverified for the API): lower this if Meta enforces it.
+    publishing_caption_max_chars: int = 2200
+    publishing_caption_max_hashtags: int = 30
+    publishing_caption_max_mentions: int = 20
+    # A claimed post is the publisher's for this long; a crashed publisher's post is claimed
+    # again by the tick once it has passed.
+    publishing_lease_seconds: float = 300.0
+    # Transient failures (Meta 5xx, timeouts, rate limits) are retried this many times, after
+    # base, 2*base, 4*base seconds.
+    publishing_max_retries: int = 3
+    publishing_retry_base_seconds: float = 30.0
+    # The publisher polls a container in place for this long (1 s, 2 s, 4 s, ... apart) before
+    # handing the post back to the tick to look again later; 0 hands it back at once.
+    publishing_inline_poll_seconds: float = 20.0
+    # Delay before the tick looks again at a container still processing (doubles, capped at 60 s).
+    publishing_poll_later_seconds: float = 5.0
+    # Posts claimed per tick (the rest on the next tick).
+    publishing_claim_batch: int = 200
+    # Lifetime of the signed URLs handed to Meta (it downloads at container creation, video
+    # during processing).
+    publishing_media_url_ttl_seconds: int = 6 * 3600
+    # Where media files live: "local" (data_dir/media, embedded) or "s3" (any S3-compatible store).
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = "socialsell"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Prefix of every key in the bucket (several installations can share one bucket).
+    s3_prefix: str = ""
+
+    # --- end of publishing --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Where media files live: a small :class:`Storage` protocol with a local-directory
-implementation (embedded mode; S3 comes later behind the same protocol).
+implementation (embedded mode) and an S3-compatible one (:mod:`socialsell.core.storage_s3`,
+``storage_backend="s3"``) behind the same protocol.
 
 Files are addressed by keys like ``ws/<workspace>/messages/<message>/0.jpg``: the workspace comes
 first so that access checks and deletion by tenant are prefix operations. Nothing serves the
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import mimetypes
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated, Protocol
@@ -38,8 +40,16 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` (large uploads are never held in memory)."""
+        ...
+
     def local_path(self, key: str) -> Path | None:
         """A path to serve the file from, when the storage is a local directory."""
+        ...
+
+    def presigned_url(self, key: str, ttl_seconds: int) -> str | None:
+        """An expiring URL served by the storage itself (S3), or None to serve it ourselves."""
         ...
 
 
@@ -80,12 +90,38 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
 
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self._path(key)
+
+        def copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            shutil.copyfile(path, tmp)
+            tmp.replace(target)
+
+        await asyncio.to_thread(copy)
+
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
+    def presigned_url(self, key: str, ttl_seconds: int) -> str | None:
+        return None
+
 
 def build_storage(settings: Settings) -> Storage:
+    if settings.storage_backend == "s3":
+        from socialsell.core.storage_s3 import S3Storage
+
+        return S3Storage.from_settings(settings)
     return LocalStorage(settings.data_dir / "media")
+
+
+def media_url(settings: Settings, storage: Storage, key: str, *, ttl_seconds: int) -> str:
+    """A signed URL that expires, for Meta to fetch ``key`` from: the store's own (S3) when it
+    has one, else ours (:func:`signed_url`, served by :func:`serve_media`)."""
+    return storage.presigned_url(check_key(key), ttl_seconds) or signed_url(
+        settings, key, ttl_seconds=ttl_seconds
+    )
 
 
 def content_type_for(key: str) -> str:
