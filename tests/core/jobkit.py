@@ -6,6 +6,7 @@ tests.core.proc_main``), so both sides know the same job names and tables.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import datetime, timedelta
 
@@ -114,6 +115,23 @@ async def process(ctx: JobContext, item_id: str) -> None:
             return
         item.status = "done"
         item.done_by_pid = os.getpid()
+
+
+class Concurrency:
+    """How many `jobtest.sleepy` jobs run at once in this process, and the most there were."""
+
+    running = 0
+    peak = 0
+
+
+@job("jobtest.sleepy")
+async def sleepy(ctx: JobContext, seconds: float) -> None:
+    Concurrency.running += 1
+    Concurrency.peak = max(Concurrency.peak, Concurrency.running)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        Concurrency.running -= 1
 
 
 @claimer("jobtest.pending_items")

@@ -22,7 +22,17 @@ from socialsell.core.jobs import (
 )
 from socialsell.settings import ConfigurationError
 from tests.core.helpers import eventually, settle, spawn
-from tests.core.jobkit import JobsTestSettings, WorkItem, chain, effects, flaky, hopeless, record
+from tests.core.jobkit import (
+    Concurrency,
+    JobsTestSettings,
+    WorkItem,
+    chain,
+    effects,
+    flaky,
+    hopeless,
+    record,
+    sleepy,
+)
 
 
 def new_token() -> str:
@@ -147,6 +157,22 @@ def test_load_job_modules_skips_missing_modules_only() -> None:
     # A module that exists but fails to import is a bug, not a domain without jobs.
     with pytest.raises(ModuleNotFoundError, match="socialsell_no_such_package"):
         load_job_modules(["tests.core.broken_tasks"])
+
+
+@pytest.mark.parametrize("jobs_settings", ["sqlite-memory"], indirect=True)
+async def test_in_process_jobs_run_at_most_worker_concurrency_at_once(
+    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    runtime = JobRuntime(jobs_settings.model_copy(update={"worker_concurrency": 2}), sessionmaker)
+    await runtime.startup()
+    Concurrency.peak = 0
+    try:
+        for _ in range(6):
+            await runtime.kick(sleepy, 0.05)
+        await runtime.drain()
+    finally:
+        await runtime.shutdown()
+    assert Concurrency.peak == 2
 
 
 @pytest.mark.parametrize("jobs_settings", ["postgres-redis"], indirect=True)

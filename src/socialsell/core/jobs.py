@@ -246,6 +246,12 @@ class JobRuntime:
         # In-process kicks whose asyncio task has not reached `_execute` yet, so that `drain`
         # does not return in the gap between a kick and the start of its job.
         self._starting = 0
+        # Taskiq's in-memory broker starts every kick at once; a claimer that claims a thousand
+        # rows must not start a thousand jobs (on SQLite, a thousand writers). Redis workers
+        # bound themselves in the Receiver.
+        self._slots = asyncio.Semaphore(
+            setting(settings, "worker_concurrency", DEFAULT_WORKER_CONCURRENCY)
+        )
         self.broker = self._build_broker()
         for spec in _JOBS.values():
             self.broker.register_task(self._taskiq_function(spec), task_name=spec.name)
@@ -288,41 +294,45 @@ class JobRuntime:
         if self.in_process:
             self._starting -= 1
         try:
-            for attempt in range(1, spec.max_attempts + 1):
-                ctx = JobContext(self, spec.name, attempt, spec.max_attempts)
-                started = time.monotonic()
-                try:
-                    await spec.fn(ctx, *args)
-                except PermanentJobError as exc:
-                    log.warning("job_failed_permanently", job=spec.name, attempt=attempt, error=exc)
-                    return
-                except Exception:
-                    if attempt == spec.max_attempts:
-                        # Logged, not raised: Taskiq would only log it again. The rows still say
-                        # what was left undone.
-                        log.exception("job_failed", job=spec.name, attempt=attempt)
-                        return
-                    delay = backoff_seconds(attempt, self._retry_base, self._retry_max)
-                    log.warning(
-                        "job_retrying",
-                        job=spec.name,
-                        attempt=attempt,
-                        max_attempts=spec.max_attempts,
-                        delay_seconds=round(delay, 3),
-                        exc_info=True,
-                    )
-                    await asyncio.sleep(delay)
-                else:
-                    log.info(
-                        "job_done",
-                        job=spec.name,
-                        attempt=attempt,
-                        seconds=round(time.monotonic() - started, 3),
-                    )
-                    return
+            async with self._slots if self.in_process else contextlib.nullcontext():
+                await self._attempts(spec, args)
         finally:
             if task is not None:
                 self._running.discard(task)
+
+    async def _attempts(self, spec: JobSpec, args: tuple[Any, ...]) -> None:
+        for attempt in range(1, spec.max_attempts + 1):
+            ctx = JobContext(self, spec.name, attempt, spec.max_attempts)
+            started = time.monotonic()
+            try:
+                await spec.fn(ctx, *args)
+            except PermanentJobError as exc:
+                log.warning("job_failed_permanently", job=spec.name, attempt=attempt, error=exc)
+                return
+            except Exception:
+                if attempt == spec.max_attempts:
+                    # Logged, not raised: Taskiq would only log it again. The rows still say
+                    # what was left undone.
+                    log.exception("job_failed", job=spec.name, attempt=attempt)
+                    return
+                delay = backoff_seconds(attempt, self._retry_base, self._retry_max)
+                log.warning(
+                    "job_retrying",
+                    job=spec.name,
+                    attempt=attempt,
+                    max_attempts=spec.max_attempts,
+                    delay_seconds=round(delay, 3),
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+            else:
+                log.info(
+                    "job_done",
+                    job=spec.name,
+                    attempt=attempt,
+                    seconds=round(time.monotonic() - started, 3),
+                )
+                return
 
     async def startup(self) -> None:
         await self.broker.startup()
