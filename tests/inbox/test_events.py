@@ -1,0 +1,148 @@
+"""Live updates: events logged with the change and published after commit, streamed as SSE,
+resumable from Last-Event-ID; the log is pruned."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from meta_sandbox.testing import Sandbox
+from socialsell.core.tick import Tick
+from socialsell.db import utcnow
+from socialsell.inbox.models import InboxEvent
+from socialsell.settings import Settings
+from tests.channels.conftest import Consent
+from tests.helpers.factories import ApiUser
+from tests.helpers.instagram import connect_shop, count, post_delivery, rows
+from tests.webhooks import payloads
+
+
+async def _frames(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    frame: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "id" in frame:
+                yield frame
+            frame = {}
+        elif line.startswith(("id:", "event:", "data:")):
+            name, _, value = line.partition(":")
+            frame[name] = value.strip()
+
+
+async def test_sse_resumes_from_last_event_id_then_goes_live(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    consent: Consent,
+    seller: ApiUser,
+    settings: Settings,
+    live_server: Any,
+) -> None:
+    shop = await connect_shop(client, sandbox, consent, seller)
+    secret = settings.meta_app_secret.get_secret_value()
+    for i in range(3):
+        body = payloads.text(shop.ig_id, "c1", f"hello {i}", at_ms=payloads.BASE_MS + i)
+        await post_delivery(client, secret, body)
+    await app.state.jobs.drain()
+    logged = await rows(app, select(InboxEvent).order_by(InboxEvent.id))
+    kinds = [e.kind for e in logged]
+    assert kinds.count("message.created") == 3
+    assert "conversation.updated" in kinds
+    ids = [e.id for e in logged]
+    assert ids == sorted(ids)
+    resume_after = ids[1]
+
+    received: list[dict[str, Any]] = []
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, timeout=10) as http,
+        asyncio.timeout(15),
+        http.stream(
+            "GET",
+            "/api/v1/events",
+            headers={**seller.headers, "Last-Event-ID": str(resume_after)},
+        ) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for frame in _frames(response):
+            received.append(frame)
+            if int(frame["id"]) == ids[-1]:
+                # The backlog is in; now something happens while we listen.
+                body = payloads.text(shop.ig_id, "c1", "live one", at_ms=payloads.BASE_MS + 9)
+                assert (await post_delivery(http, secret, body)).status_code == 200
+            if frame["event"] == "message.created" and "live one" in frame["data"]:
+                break
+    got = [int(f["id"]) for f in received]
+    assert got[: len(ids) - 2] == ids[2:]  # exactly what followed Last-Event-ID, in order
+    assert got == sorted(got)
+    assert len(set(got)) == len(got)
+    live_message = json.loads(received[-1]["data"])["message"]
+    assert live_message["text"] == "live one"
+
+
+async def test_the_stream_needs_a_signed_in_caller(
+    client: httpx.AsyncClient, seller: ApiUser
+) -> None:
+    assert (await client.get("/api/v1/events")).status_code == 401
+    browser = await client.get("/events", headers={"Accept": "text/html"})
+    assert browser.status_code in (302, 303)
+
+
+async def test_a_refused_change_publishes_nothing(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    consent: Consent,
+    seller: ApiUser,
+    settings: Settings,
+) -> None:
+    shop = await connect_shop(client, sandbox, consent, seller)
+    secret = settings.meta_app_secret.get_secret_value()
+    body = payloads.text(shop.ig_id, "c1", "hi", at_ms=payloads.BASE_MS)
+    await post_delivery(client, secret, body)
+    await app.state.jobs.drain()
+    before = await count(app, InboxEvent)
+    conversation = (await client.get("/api/v1/conversations", headers=seller.headers)).json()
+    # BASE_MS is long past: the window is closed and the reply is refused (rolled back).
+    refused = await client.post(
+        f"/api/v1/conversations/{conversation['items'][0]['id']}/messages",
+        json={"text": "late"},
+        headers=seller.headers,
+    )
+    assert refused.status_code == 409
+    assert await count(app, InboxEvent) == before
+
+
+async def test_the_event_log_is_pruned(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    consent: Consent,
+    seller: ApiUser,
+    settings: Settings,
+) -> None:
+    shop = await connect_shop(client, sandbox, consent, seller)
+    secret = settings.meta_app_secret.get_secret_value()
+    for i in range(2):
+        await post_delivery(
+            client, secret, payloads.text(shop.ig_id, "c1", f"m{i}", at_ms=payloads.BASE_MS + i)
+        )
+    await app.state.jobs.drain()
+    total = await count(app, InboxEvent)
+    async with app.state.sessionmaker() as session:
+        oldest = (await session.scalars(select(InboxEvent.id).order_by(InboxEvent.id))).first()
+        await session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == oldest)
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+        await session.commit()
+    await Tick(app.state.jobs, claimers=[], periodics=["inbox.prune_events"]).run_once()
+    assert await count(app, InboxEvent) == total - 1
