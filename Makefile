@@ -64,9 +64,11 @@ bench: install-test
 
 ## Re-extract UI strings and update the catalogs (then translate and `make messages` again).
 messages: install-test
-	$(BIN)/pybabel extract -F babel.cfg -o src/socialsell/locale/messages.pot src/socialsell
-	$(BIN)/pybabel update -i src/socialsell/locale/messages.pot -d src/socialsell/locale
-	$(BIN)/pybabel compile -d src/socialsell/locale
+	$(BIN)/pybabel extract -F babel.cfg --project socialsell --version 0.1.0 \
+		--add-location file --sort-output -o src/socialsell/locale/messages.pot .
+	$(BIN)/pybabel update -i src/socialsell/locale/messages.pot -d src/socialsell/locale \
+		--no-fuzzy-matching
+	$(BIN)/pybabel compile -d src/socialsell/locale --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
