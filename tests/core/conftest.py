@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import socialsell.models  # noqa: F401 - registers every table on Base.metadata
 from socialsell import db
 from socialsell.core.jobs import JobRuntime, run_worker
-from tests.core.jobkit import JobsTestSettings, TestBase
+from socialsell.settings import Settings
+from tests.core.jobkit import TestBase
 
 POSTGRES_URL = os.environ.get(
     "SOCIALSELL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"
@@ -89,7 +90,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=SETUPS)
-def jobs_settings(request: pytest.FixtureRequest) -> Iterator[JobsTestSettings]:
+def jobs_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
     common: dict[str, Any] = {
         "env": "test",
         "log_level": "WARNING",
@@ -98,11 +99,9 @@ def jobs_settings(request: pytest.FixtureRequest) -> Iterator[JobsTestSettings]:
         "job_retry_max_seconds": 1.0,
     }
     if request.param == "sqlite-memory":
-        yield JobsTestSettings(
-            database_url=request.getfixturevalue("sqlite_url"), redis_url=None, **common
-        )
+        yield Settings(database_url=request.getfixturevalue("sqlite_url"), redis_url=None, **common)
         return
-    settings = JobsTestSettings(
+    settings = Settings(
         database_url=request.getfixturevalue("postgres_url"),
         redis_url=f"{REDIS_URL}/0",
         # A stream of its own per test: parallel runs and earlier tests cannot interfere.
@@ -120,7 +119,7 @@ def jobs_settings(request: pytest.FixtureRequest) -> Iterator[JobsTestSettings]:
 
 @pytest.fixture
 async def sessionmaker(
-    jobs_settings: JobsTestSettings,
+    jobs_settings: Settings,
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = db.create_engine(jobs_settings.db_url)
     yield db.create_sessionmaker(engine)
@@ -129,7 +128,7 @@ async def sessionmaker(
 
 @pytest.fixture
 async def client_runtime(
-    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    jobs_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[JobRuntime]:
     """A runtime as the web process has it: with Redis it only sends."""
     runtime = JobRuntime(jobs_settings, sessionmaker)
@@ -139,9 +138,7 @@ async def client_runtime(
 
 
 @pytest.fixture
-async def runtime(
-    jobs_settings: JobsTestSettings, client_runtime: JobRuntime
-) -> AsyncIterator[JobRuntime]:
+async def runtime(jobs_settings: Settings, client_runtime: JobRuntime) -> AsyncIterator[JobRuntime]:
     """A runtime whose jobs get run: in this process in embedded mode, by a worker (on this
     event loop, to keep tests fast; the separate-process worker has its own test) with Redis."""
     if client_runtime.in_process:

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialsell import db
 from socialsell.core.jobs import JobRuntime
-from tests.core.jobkit import JobsTestSettings, effects, record
+from socialsell.settings import Settings
+from tests.core.jobkit import effects, record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +63,7 @@ async def settle(runtime: JobRuntime, sessionmaker: async_sessionmaker[AsyncSess
     await asyncio.sleep(0.3)
 
 
-def spawn(settings: JobsTestSettings, *args: str) -> subprocess.Popen[str]:
+def spawn(settings: Settings, *args: str) -> subprocess.Popen[str]:
     """Start ``python -m tests.core.proc_main *args`` with ``settings`` in its environment."""
     # Only the test's settings: none inherited from this environment, and (by running in the
     # temp directory) none from a developer's .env file.

@@ -17,16 +17,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from socialsell.core.jobs import JobContext, PermanentJobError, job
 from socialsell.core.tick import claimer, periodic
 from socialsell.db import NAMING_CONVENTION, UTCDateTime, utcnow
-from socialsell.settings import Settings
-
-
-class JobsTestSettings(Settings):
-    """Settings plus the fields core.jobs reads (proposed for Settings; same defaults)."""
-
-    jobs_queue_name: str = "socialsell:jobs"
-    job_retry_base_seconds: float = 2.0
-    job_retry_max_seconds: float = 300.0
-    worker_concurrency: int = 20
 
 
 class TestBase(DeclarativeBase):

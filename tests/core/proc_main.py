@@ -20,11 +20,12 @@ import structlog
 from socialsell import db
 from socialsell.core.jobs import JobRuntime, run_worker
 from socialsell.core.tick import Tick
-from tests.core.jobkit import JobsTestSettings
+from socialsell.settings import Settings
+from tests.core import jobkit  # noqa: F401 - registers the test jobs, tables and periodic task
 
 
 async def tick_once(periodic_name: str) -> None:
-    settings = JobsTestSettings()
+    settings = Settings()
     engine = db.create_engine(settings.db_url)
     runtime = JobRuntime(settings, db.create_sessionmaker(engine))
     await runtime.startup()
@@ -43,7 +44,7 @@ def main(argv: list[str]) -> None:
     # Logs to stderr: stdout carries the protocol with the test.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     if argv[0] == "worker":
-        asyncio.run(run_worker(JobsTestSettings()))
+        asyncio.run(run_worker(Settings()))
     elif argv[0] == "tick":
         asyncio.run(tick_once(argv[1]))
     else:

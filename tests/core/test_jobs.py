@@ -20,11 +20,10 @@ from socialsell.core.jobs import (
     registered_jobs,
     run_worker,
 )
-from socialsell.settings import ConfigurationError
+from socialsell.settings import ConfigurationError, Settings
 from tests.core.helpers import eventually, settle, spawn
 from tests.core.jobkit import (
     Concurrency,
-    JobsTestSettings,
     WorkItem,
     chain,
     effects,
@@ -98,7 +97,7 @@ async def test_failing_job_is_retried_until_it_succeeds(
 async def test_failing_job_stops_after_max_attempts_with_growing_delays(
     runtime: JobRuntime,
     sessionmaker: async_sessionmaker[AsyncSession],
-    jobs_settings: JobsTestSettings,
+    jobs_settings: Settings,
 ) -> None:
     token = new_token()
     await runtime.kick(flaky, token, 99)
@@ -161,7 +160,7 @@ def test_load_job_modules_skips_missing_modules_only() -> None:
 
 @pytest.mark.parametrize("jobs_settings", ["sqlite-memory"], indirect=True)
 async def test_in_process_jobs_run_at_most_worker_concurrency_at_once(
-    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    jobs_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     runtime = JobRuntime(jobs_settings.model_copy(update={"worker_concurrency": 2}), sessionmaker)
     await runtime.startup()
@@ -177,7 +176,7 @@ async def test_in_process_jobs_run_at_most_worker_concurrency_at_once(
 
 @pytest.mark.parametrize("jobs_settings", ["postgres-redis"], indirect=True)
 async def test_worker_in_another_process_runs_a_job_kicked_here(
-    jobs_settings: JobsTestSettings,
+    jobs_settings: Settings,
     client_runtime: JobRuntime,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -199,7 +198,7 @@ async def test_worker_in_another_process_runs_a_job_kicked_here(
 
 
 async def test_worker_refuses_to_start_in_embedded_mode(
-    jobs_settings: JobsTestSettings,
+    jobs_settings: Settings,
 ) -> None:
     embedded = jobs_settings.model_copy(update={"embedded_jobs": True})
     with pytest.raises(ConfigurationError, match="embedded"):

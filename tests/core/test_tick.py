@@ -16,11 +16,11 @@ from socialsell import db
 from socialsell.core.jobs import JobRuntime
 from socialsell.core.models import SchedulerLease
 from socialsell.core.tick import RETRY_FAILED_AFTER, Tick, jobs_lifespan, run_scheduler
+from socialsell.settings import Settings
 from tests.core.helpers import eventually, reset_lease, spawn
 from tests.core.jobkit import (
     FAILING_DAILY,
     HOURLY,
-    JobsTestSettings,
     WorkItem,
     count_effects,
     effects,
@@ -81,7 +81,7 @@ async def test_failed_periodic_run_is_tried_again_soon_not_next_interval(
 
 async def test_periodic_task_runs_once_when_two_processes_race(
     runtime: JobRuntime,
-    jobs_settings: JobsTestSettings,
+    jobs_settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """This test's process and another one tick at the same moment."""
@@ -175,7 +175,7 @@ async def test_run_forever_ticks_until_stopped(
 
 
 async def test_run_scheduler_runs_the_registered_claimers_until_stopped(
-    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    jobs_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     before = await count_effects(sessionmaker, "jobtest.count_ticks")
     stop = asyncio.Event()
@@ -190,7 +190,7 @@ async def test_run_scheduler_runs_the_registered_claimers_until_stopped(
 
 
 async def test_jobs_lifespan_runs_the_tick_in_process_in_embedded_mode_only(
-    jobs_settings: JobsTestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    jobs_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     before = await count_effects(sessionmaker, "jobtest.count_ticks")
 

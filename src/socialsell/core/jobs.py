@@ -63,12 +63,6 @@ JOB_MODULES: list[str] = [
     "socialsell.notifications.tasks",
 ]
 
-# Defaults of the settings this module reads; they are used until the fields exist in Settings.
-DEFAULT_QUEUE_NAME = "socialsell:jobs"
-DEFAULT_RETRY_BASE_SECONDS = 2.0
-DEFAULT_RETRY_MAX_SECONDS = 300.0
-DEFAULT_WORKER_CONCURRENCY = 20
-
 CONSUMER_GROUP = "socialsell-workers"
 # How long a stopping process waits for running jobs. A job cut off after that is not lost: on
 # Redis its message stays unacknowledged and is redelivered; in memory the tick finds its rows.
@@ -170,11 +164,6 @@ def load_job_modules(modules: Iterable[str] | None = None) -> list[str]:
     return loaded
 
 
-def setting(settings: Settings, name: str, default: _T) -> _T:
-    """Read an optional settings field, falling back to ``default`` while Settings lacks it."""
-    return cast(_T, getattr(settings, name, default))
-
-
 def backoff_seconds(attempt: int, base: float, cap: float) -> float:
     """Delay after failed ``attempt`` (1-based): base * 2^(attempt-1), capped, with "equal
     jitter" (between half and all of it) so jobs that failed together do not retry together."""
@@ -239,9 +228,9 @@ class JobRuntime:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.in_process = settings.jobs_in_process
-        self.queue_name = setting(settings, "jobs_queue_name", DEFAULT_QUEUE_NAME)
-        self._retry_base = setting(settings, "job_retry_base_seconds", DEFAULT_RETRY_BASE_SECONDS)
-        self._retry_max = setting(settings, "job_retry_max_seconds", DEFAULT_RETRY_MAX_SECONDS)
+        self.queue_name = settings.jobs_queue_name
+        self._retry_base = settings.job_retry_base_seconds
+        self._retry_max = settings.job_retry_max_seconds
         self._running: set[asyncio.Task[Any]] = set()
         # In-process kicks whose asyncio task has not reached `_execute` yet, so that `drain`
         # does not return in the gap between a kick and the start of its job.
@@ -249,9 +238,7 @@ class JobRuntime:
         # Taskiq's in-memory broker starts every kick at once; a claimer that claims a thousand
         # rows must not start a thousand jobs (on SQLite, a thousand writers). Redis workers
         # bound themselves in the Receiver.
-        self._slots = asyncio.Semaphore(
-            setting(settings, "worker_concurrency", DEFAULT_WORKER_CONCURRENCY)
-        )
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self.broker = self._build_broker()
         for spec in _JOBS.values():
             self.broker.register_task(self._taskiq_function(spec), task_name=spec.name)
@@ -407,7 +394,7 @@ async def run_worker(
             "SOCIALSELL_REDIS_URL (and SOCIALSELL_EMBEDDED_JOBS unset or false)."
         )
     stop = stop or stop_on_signals()
-    limit = concurrency or setting(settings, "worker_concurrency", DEFAULT_WORKER_CONCURRENCY)
+    limit = concurrency or settings.worker_concurrency
     engine = db.create_engine(settings.db_url)
     runtime = JobRuntime(settings, db.create_sessionmaker(engine))
     runtime.broker.is_worker_process = True

@@ -278,11 +278,14 @@ async def jobs_lifespan(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[JobRuntime]:
     """The jobs of a web process (``socialsell serve``), for the app's lifespan: the runtime to
-    kick with, and in embedded mode the tick too. Stopping lets running jobs finish first."""
+    kick with, and the tick too if ``settings.tick_in_process`` (embedded mode, by default).
+    Stopping lets running jobs finish first."""
     runtime = JobRuntime(settings, sessionmaker)
     await runtime.startup()
     stop = asyncio.Event()
-    ticking = asyncio.create_task(Tick(runtime).run_forever(stop)) if runtime.in_process else None
+    ticking = (
+        asyncio.create_task(Tick(runtime).run_forever(stop)) if settings.tick_in_process else None
+    )
     try:
         yield runtime
     finally:
