@@ -20,12 +20,12 @@ from socialsell.core.pubsub import (
     build_pubsub,
     publish_after_commit,
 )
+from socialsell.settings import Settings
 from tests.core.helpers import eventually
-from tests.core.jobkit import JobsTestSettings
 
 
 @pytest.fixture
-async def pubsub(jobs_settings: JobsTestSettings) -> AsyncIterator[PubSub]:
+async def pubsub(jobs_settings: Settings) -> AsyncIterator[PubSub]:
     bus = build_pubsub(jobs_settings)
     assert isinstance(bus, RedisPubSub if jobs_settings.redis_url else MemoryPubSub)
     yield bus
@@ -33,30 +33,37 @@ async def pubsub(jobs_settings: JobsTestSettings) -> AsyncIterator[PubSub]:
 
 
 async def subscribed(
-    bus: PubSub, channel: str, settings: JobsTestSettings
+    bus: PubSub, channel: str, settings: Settings
 ) -> tuple[AsyncGenerator[dict[str, Any], None], asyncio.Future[dict[str, Any]]]:
     """Subscribe and wait until the subscription is live; return it and its next message."""
-    messages = bus.subscribe(channel)
-    next_message = asyncio.ensure_future(anext(messages))
-    if isinstance(bus, RedisPubSub):
-        assert settings.redis_url is not None
-        redis = Redis.from_url(settings.redis_url)
-        try:
-
-            async def live() -> bool:
-                [(_, count)] = await redis.pubsub_numsub(bus.prefix + channel)
-                return int(count) == 1
-
-            await eventually(live)
-        finally:
-            await redis.aclose()
-    else:
+    if not isinstance(bus, RedisPubSub):
+        messages = bus.subscribe(channel)
+        next_message = asyncio.ensure_future(anext(messages))
         await asyncio.sleep(0)  # the generator registers its queue on its first step
+        return messages, next_message
+    assert settings.redis_url is not None
+    redis = Redis.from_url(settings.redis_url)
+    try:
+
+        async def subscribers() -> int:
+            [(_, count)] = await redis.pubsub_numsub(bus.prefix + channel)
+            return int(count)
+
+        before = await subscribers()
+        messages = bus.subscribe(channel)
+        next_message = asyncio.ensure_future(anext(messages))
+
+        async def live() -> bool:
+            return await subscribers() == before + 1
+
+        await eventually(live)
+    finally:
+        await redis.aclose()
     return messages, next_message
 
 
 async def test_subscribers_receive_what_is_published(
-    pubsub: PubSub, jobs_settings: JobsTestSettings
+    pubsub: PubSub, jobs_settings: Settings
 ) -> None:
     channel = f"test:{uuid.uuid4().hex}"
     first, first_next = await subscribed(pubsub, channel, jobs_settings)
@@ -75,7 +82,7 @@ async def test_subscribers_receive_what_is_published(
 
 async def test_publish_after_commit_publishes_on_commit_and_never_on_rollback(
     pubsub: PubSub,
-    jobs_settings: JobsTestSettings,
+    jobs_settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     channel = f"test:{uuid.uuid4().hex}"
