@@ -78,23 +78,6 @@ def _analytics(t: Translator) -> Section:
     )
 
 
-def _channels(t: Translator) -> Section:
-    return Section(
-        title=t.gettext("Channels"),
-        icon="plug",
-        headline=t.gettext("Connect Instagram and WhatsApp"),
-        text=t.gettext(
-            "Connecting an Instagram professional account or a WhatsApp Business number is the "
-            "next feature we are building."
-        ),
-        coming=(
-            t.gettext("Sign in with Instagram to connect an account"),
-            t.gettext("WhatsApp Business numbers with message templates"),
-            t.gettext("Connection health and token renewal warnings"),
-        ),
-    )
-
-
 async def _section(request: Request, viewer: PageUser, section: Section) -> Response:
     return render(request, "web/coming_soon.html", {"viewer": viewer, "section": section})
 
@@ -112,8 +95,3 @@ async def calendar(request: Request, viewer: PageUser) -> Response:
 @router.get("/analytics", name="web.analytics")
 async def analytics(request: Request, viewer: PageUser) -> Response:
     return await _section(request, viewer, _analytics(request_translator(request)))
-
-
-@router.get("/channels", name="web.channels")
-async def channels(request: Request, viewer: PageUser) -> Response:
-    return await _section(request, viewer, _channels(request_translator(request)))
