@@ -54,6 +54,7 @@ from socialsell.settings import Settings
 EDITABLE = (PostStatus.draft, PostStatus.scheduled, PostStatus.failed)
 CALENDAR_MAX_DAYS = 62
 SNIFF_BYTES = 64
+UNKNOWN_CHANNEL = "This channel does not exist."
 
 
 # ---------------------------------------------------------------------------- reading
@@ -225,16 +226,14 @@ async def delete_media(
 
 async def _media_for(
     repo: PublishingRepository, media_ids: Sequence[uuid.UUID]
-) -> list[MediaAsset]:
+) -> tuple[list[MediaAsset], list[FieldError]]:
     found = await repo.media_many(media_ids)
     missing = [
         FieldError(f"media_ids.{i}", "This media file does not exist.")
         for i, media_id in enumerate(media_ids)
         if media_id not in found
     ]
-    if missing:
-        raise ValidationFailed("Some media files do not exist.", errors=missing)
-    return [found[m] for m in media_ids]
+    return [found[m] for m in media_ids if m in found], missing
 
 
 def _check_schedulable(
@@ -257,14 +256,15 @@ async def create_posts(
     for index, channel_id in enumerate(channel_ids):
         channel = channels.get(channel_id)
         if channel is None:
-            channel_problems.append(
-                FieldError(f"channel_ids.{index}", "This channel does not exist.")
-            )
+            channel_problems.append(FieldError(f"channel_ids.{index}", UNKNOWN_CHANNEL))
         elif not data.draft:
             channel_problems += rules.channel_errors(channel, f"channel_ids.{index}")
-    media = await _media_for(repo, data.media_ids)
-    if any(c is None for c in (channels.get(i) for i in channel_ids)):
-        raise ValidationFailed("Some channels do not exist.", errors=channel_problems)
+    media, missing = await _media_for(repo, data.media_ids)
+    unknown_channels = [e for e in channel_problems if e.message == UNKNOWN_CHANNEL]
+    if unknown_channels or missing:
+        raise ValidationFailed(
+            "Some channels or media files do not exist.", errors=[*unknown_channels, *missing]
+        )
     if not data.draft:
         _check_schedulable(
             settings,
@@ -346,7 +346,9 @@ async def update_post(
     changes = data.model_fields_set
     media = [i.media for i in post.items]
     if data.media_ids is not None:
-        media = await _media_for(repo, data.media_ids)
+        media, missing = await _media_for(repo, data.media_ids)
+        if missing:
+            raise ValidationFailed("Some media files do not exist.", errors=missing)
     kind = data.kind or post.kind
     caption = data.caption if data.caption is not None else post.caption
     scheduled_at = data.scheduled_at if "scheduled_at" in changes else post.scheduled_at
