@@ -3,7 +3,6 @@ resources its lifespan owns (database engine, rate limiter, jobs, the scheduler 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,13 +15,12 @@ from socialsell.accounts.api import router as accounts_api
 from socialsell.channels.api import router as channels_api
 from socialsell.core.constants import API_PREFIX
 from socialsell.core.handlers import install_exception_handlers, unhandled_error
-from socialsell.core.jobs import JobRuntime
 from socialsell.core.logging import configure_logging
 from socialsell.core.middleware import Metrics, RequestContextMiddleware
 from socialsell.core.ops import router as ops_router
 from socialsell.core.ratelimit import RateLimiter
 from socialsell.core.storage import router as media_router
-from socialsell.core.tick import Tick
+from socialsell.core.tick import jobs_lifespan
 from socialsell.db import create_engine, create_sessionmaker
 from socialsell.inbox.api import router as inbox_api
 from socialsell.inbox.api import stream_router as inbox_stream
@@ -52,23 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        jobs: JobRuntime = app.state.jobs
-        await jobs.startup()
-        stop = asyncio.Event()
-        tick_task = (
-            asyncio.create_task(Tick(jobs).run_forever(stop), name="scheduler-tick")
-            if settings.tick_in_process
-            else None
-        )
-        try:
-            yield
-        finally:
-            stop.set()
-            if tick_task is not None:
-                await tick_task
-            await jobs.shutdown()
-            await app.state.meta.aclose()
-            await app.state.engine.dispose()
+        async with jobs_lifespan(settings, app.state.sessionmaker) as jobs:
+            app.state.jobs = jobs
+            try:
+                yield
+            finally:
+                await app.state.meta.aclose()
+        await app.state.engine.dispose()
 
     app = FastAPI(
         title="socialsell",
@@ -83,7 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.jobs = JobRuntime(settings, app.state.sessionmaker)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     app.state.metrics = Metrics()
     app.state.meta = build_meta_client(settings)

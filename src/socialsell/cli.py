@@ -96,15 +96,11 @@ def worker() -> None:
     """Run background jobs from Redis (production). Embedded mode runs them inside `serve`."""
     from socialsell.core.jobs import run_worker
 
-    settings = _settings()
-    if not settings.redis_url:
-        typer.secho(
-            "socialsell: worker needs SOCIALSELL_REDIS_URL; embedded mode runs jobs in `serve`.",
-            fg="red",
-            err=True,
-        )
-        raise typer.Exit(2)
-    asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(run_worker(_settings()))
+    except ConfigurationError as exc:
+        typer.secho(f"socialsell: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
