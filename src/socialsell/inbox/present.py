@@ -64,11 +64,12 @@ def conversation_read(conversation: Conversation, settings: Settings) -> Convers
 def media_read(item: dict[str, object], settings: Settings) -> MediaRead:
     key = item.get("key")
     status = str(item.get("status") or "pending")
-    url = (
-        signed_url(settings, str(key))
-        if isinstance(key, str) and status == "stored"
-        else (str(item["source_url"]) if item.get("source_url") else None)
-    )
+    url: str | None = None
+    if isinstance(key, str) and status == "stored":
+        url = signed_url(settings, key)
+    elif status in {"pending", "failed"} and item.get("source_url"):
+        # Meta's own URL while it may still work; never a URL we refused to fetch.
+        url = str(item["source_url"])
     size = item.get("size")
     return MediaRead(
         type=str(item.get("type") or "file"),

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CursorResult,
     and_,
     case,
     delete,
@@ -209,6 +208,16 @@ class InboxRepository:
             )
             .execution_options(synchronize_session=False)
         )
+
+    async def is_member(self, user_id: uuid.UUID) -> bool:
+        from socialsell.accounts.models import Membership
+
+        found = await self.session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user_id, Membership.workspace_id == self.workspace_id
+            )
+        )
+        return found is not None
 
     async def events_after(self, last_id: int, limit: int) -> Sequence[InboxEvent]:
         rows = await self.session.scalars(
@@ -522,7 +531,3 @@ class GlobalInbox:
                 )
                 removed += int(getattr(cut, "rowcount", 0) or 0)
         return removed
-
-
-def rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0) if isinstance(result, CursorResult) else 0

@@ -27,6 +27,7 @@ from socialsell.channels.errors import ChannelUnavailable
 from socialsell.channels.models import Channel
 from socialsell.core.crypto import SecretBox
 from socialsell.core.errors import FieldError, NotFound, ValidationFailed
+from socialsell.core.jobs import JobRuntime
 from socialsell.core.pagination import PageParams
 from socialsell.core.storage import Storage, extension_for, signed_url
 from socialsell.db import utcnow
@@ -130,17 +131,8 @@ async def update_conversation(
     if data.unassign:
         conversation.assignee_id = None
     elif data.assignee_id is not None:
-        from sqlalchemy import select
-
-        from socialsell.accounts.models import Membership
-
-        member = await session.scalar(
-            select(Membership.id).where(
-                Membership.user_id == data.assignee_id,
-                Membership.workspace_id == principal.workspace_id,
-            )
-        )
-        if member is None:
+        member = await repo.is_member(data.assignee_id)
+        if not member:
             raise ValidationFailed(
                 "The assignee is not a member of this workspace.",
                 errors=[FieldError("assignee_id", "Not a member of this workspace.")],
@@ -476,8 +468,8 @@ def _meta_reason(exc: MetaError) -> str:
     return f"Instagram refused the message. Instagram said: {said}"
 
 
-async def schedule_reconciliation(
-    session: AsyncSession, runtime: Any, channel_id: uuid.UUID
+def schedule_reconciliation(
+    session: AsyncSession, runtime: JobRuntime, channel_id: uuid.UUID
 ) -> None:
     """For the channels domain: read this channel's conversations from Meta soon (after the
     transaction commits). New channels are also found by the tick within one interval."""
