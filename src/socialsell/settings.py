@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     # Attempts before a delivery that keeps failing (or waits for a message that never comes) is
     # given up and marked failed.
     webhook_max_attempts: int = 10
+    # Processed deliveries are deleted after this many days (unprocessable and failed ones are
+    # kept three times as long, for a human to look at).
+    webhook_retention_days: int = 14
     # Largest webhook body accepted (Meta documents 3 MB for WhatsApp).
     webhook_max_body_bytes: int = 5 * 1024 * 1024
     # Send with Instagram's HUMAN_AGENT tag between 24 h and 7 days after the customer's last

@@ -57,6 +57,10 @@ async def test_a_reply_is_sent_once_per_idempotency_key_and_replayed(
     outbound = await rows(app, select(Message).where(Message.direction == "outbound"))
     assert len(outbound) == 1
     assert outbound[0].author_id is not None
+    # Instagram counts 1000 bytes, not characters: refused before anything is stored.
+    too_long = await client.post(url, json={"text": "é" * 501}, headers=seller.headers)
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["field"] == "text"
 
 
 async def test_the_24_hour_window_and_the_human_agent_tag(

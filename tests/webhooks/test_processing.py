@@ -343,3 +343,39 @@ async def test_urls_outside_allowed_hosts_are_never_fetched(
     stored = await _messages(app)
     assert len(stored) == 4  # the messages are kept
     assert {m.media[0]["status"] for m in stored} == {"refused"}
+
+
+async def test_old_deliveries_are_pruned_but_pending_ones_kept(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    consent: Consent,
+    seller: ApiUser,
+    settings: Settings,
+) -> None:
+    shop = await _shop(client, sandbox, consent, seller)
+    await _post(
+        client, app, settings, payloads.text(shop.ig_id, CUSTOMER, "a", at_ms=payloads.BASE_MS)
+    )
+    await _post(client, app, settings, b"{broken")
+    from socialsell.webhooks import service
+
+    async with app.state.sessionmaker() as session:
+        await service.store_delivery(session, "instagram", b"{}")  # never processed
+        await session.execute(
+            update(WebhookDelivery).values(received_at=utcnow() - timedelta(days=20))
+        )
+        await session.commit()
+    await Tick(app.state.jobs, claimers=[], periodics=["webhooks.prune_deliveries"]).run_once()
+    left = {d.status for d in await rows(app, select(WebhookDelivery))}
+    assert left == {"unprocessable", "pending"}  # kept longer, and never deleted
+    assert await count(app, Message) == 1  # what a delivery produced stays
+
+
+async def test_an_oversized_delivery_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    body = b"x" * (settings.webhook_max_body_bytes + 1)
+    response = await post_delivery(client, settings.meta_app_secret.get_secret_value(), body)
+    assert response.status_code == 413
+    assert await count(app, WebhookDelivery) == 0

@@ -67,6 +67,7 @@ log = structlog.get_logger(__name__)
 
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # Meta's image limit for messages
+MAX_DM_TEXT_BYTES = 1000  # Meta counts UTF-8 bytes
 
 
 @dataclass
@@ -261,6 +262,11 @@ async def prepare_reply(
             raise WindowClosed(_window_message(outbox.settings))
         if state.needs_human_agent_tag:
             details["human_agent"] = True
+        if data.text is not None and len(data.text.encode()) > MAX_DM_TEXT_BYTES:
+            raise ValidationFailed(
+                "Instagram messages are limited to 1000 bytes.",
+                errors=[FieldError("text", "At most 1000 bytes (fewer with accents or emoji).")],
+            )
     else:
         if data.image_key is not None:
             raise ValidationFailed(

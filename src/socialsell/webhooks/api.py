@@ -49,6 +49,9 @@ async def verify_instagram(request: Request, settings: SettingsDep) -> PlainText
 async def receive_instagram(
     request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.webhook_max_body_bytes:
+        raise PayloadTooLarge
     body = await request.body()
     if len(body) > settings.webhook_max_body_bytes:
         raise PayloadTooLarge

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from socialsell.channels.models import Channel, Platform
@@ -159,3 +159,19 @@ async def fail_delivery(session: AsyncSession, delivery_id: uuid.UUID, reason: s
     delivery = await session.get(WebhookDelivery, delivery_id)
     if delivery is not None and delivery.status == DeliveryStatus.pending:
         _settle(delivery, DeliveryStatus.failed, reason)
+
+
+async def prune(session: AsyncSession, *, now: datetime, retention: timedelta) -> int:
+    """Delete old deliveries: processed ones after ``retention``, unprocessable and failed
+    ones after three times that. Pending ones are never deleted."""
+    result = await session.execute(
+        delete(WebhookDelivery).where(
+            or_(
+                (WebhookDelivery.status == DeliveryStatus.processed)
+                & (WebhookDelivery.received_at < now - retention),
+                (WebhookDelivery.status.in_([DeliveryStatus.unprocessable, DeliveryStatus.failed]))
+                & (WebhookDelivery.received_at < now - 3 * retention),
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

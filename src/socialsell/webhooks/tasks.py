@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from socialsell.core.jobs import JobContext, job
-from socialsell.core.tick import claimer
+from socialsell.core.tick import claimer, periodic
 from socialsell.db import utcnow
 from socialsell.inbox.ingest import Ingest
 from socialsell.webhooks import service
@@ -45,3 +45,12 @@ async def rekick_stale_deliveries(ctx: JobContext) -> int:
         for delivery_id in ids:
             ctx.enqueue(session, process_delivery, str(delivery_id))
     return len(ids)
+
+
+@periodic("webhooks.prune_deliveries", every=timedelta(hours=6))
+async def prune_deliveries(ctx: JobContext) -> None:
+    async with ctx.unit_of_work() as session:
+        removed = await service.prune(
+            session, now=utcnow(), retention=timedelta(days=ctx.settings.webhook_retention_days)
+        )
+    ctx.log.info("webhook_deliveries_pruned", removed=removed)
