@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from socialsell.accounts.models import UserSession
+from socialsell.settings import Settings
 from socialsell.db import utcnow
 from tests.helpers.factories import PASSWORD, login, register
 
@@ -219,3 +220,27 @@ async def test_registration_is_rate_limited(client: httpx.AsyncClient) -> None:
         statuses.append(response.status_code)
     assert statuses[:10] == [201] * 10
     assert statuses[10] == 429
+
+
+async def test_login_limits_are_shared_by_processes_only_through_redis(
+    settings: Settings,
+) -> None:
+    """Two app instances stand for two processes: with Redis they share the budget, so an
+    attacker cannot multiply it by the number of web processes; in memory each has its own."""
+    from socialsell.app import create_app
+
+    first, second = create_app(settings), create_app(settings)
+    statuses = []
+    for index, app_instance in enumerate([first] * 5 + [second]):
+        transport = httpx.ASGITransport(app=app_instance)
+        async with (
+            app_instance.router.lifespan_context(app_instance),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
+            response = await c.post(
+                "/api/v1/auth/login",
+                json={"email": "shared@example.com", "password": f"Wrong-Pass-{index}"},
+            )
+            statuses.append(response.status_code)
+    assert statuses[:5] == [401] * 5
+    assert statuses[5] == (429 if settings.redis_url else 401)
