@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from socialsell.accounts.models import UserSession
-from socialsell.settings import Settings
 from socialsell.db import utcnow
+from socialsell.settings import Settings
 from tests.helpers.factories import PASSWORD, login, register
 
 
