@@ -8,6 +8,7 @@ from socialsell.accounts.models import (
     UserSession,
     Workspace,
 )
+from socialsell.analytics.models import AccountInsight, AnalyticsMedia, MediaInsight, RefreshState
 from socialsell.channels.models import Channel, OAuthState
 from socialsell.core.models import SchedulerLease
 from socialsell.inbox.models import ChannelSync, Contact, Conversation, InboxEvent, Message
@@ -16,18 +17,22 @@ from socialsell.publishing.models import MediaAsset, Post, PostItem
 from socialsell.webhooks.models import WebhookDelivery
 
 __all__ = [
+    "AccountInsight",
+    "AnalyticsMedia",
     "Channel",
     "ChannelSync",
     "Contact",
     "Conversation",
     "InboxEvent",
     "MediaAsset",
+    "MediaInsight",
     "Membership",
     "Message",
     "Notification",
     "OAuthState",
     "Post",
     "PostItem",
+    "RefreshState",
     "RefreshToken",
     "SchedulerLease",
     "User",
