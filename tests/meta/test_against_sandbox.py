@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from meta_sandbox.testing import Sandbox, sandbox, sandbox_server  # noqa: F401 - fixtures
+from meta_sandbox.testing import Sandbox
 from socialsell.meta import (
     InstagramClient,
     InstagramOAuth,
