@@ -126,7 +126,7 @@ async def test_a_connected_account_shows_its_card_and_health(
     for purpose in ("To read the profile", "To read and answer DMs", "To publish posts"):
         assert purpose in html
     assert "scope--missing" not in html
-    assert "Subscribed: new messages and comments arrive at once" in html
+    assert "New messages and comments arrive at once." in html
     assert "None yet" in html  # no webhook event yet
     assert "just now" in html  # the last successful API call was the connection itself
     assert "Disconnect @sunny_shop?" in html  # the confirmation dialog
@@ -323,7 +323,7 @@ async def test_repair_subscribes_the_webhooks_again(
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/channels"
     html = (await seller.get("/channels")).text
-    assert "Subscribed: new messages and comments arrive at once" in html
+    assert "New messages and comments arrive at once." in html
     assert "events to socialsell again" in html
 
 

@@ -6,6 +6,11 @@
 
   var invokers = "command" in HTMLButtonElement.prototype;
 
+  // Instagram ends its redirect with "#_", which the browser carries over to this page.
+  if (window.location.hash === "#_") {
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+
   if (!invokers) {
     document.addEventListener("click", function (event) {
       var opener = event.target.closest("[data-dialog-open]");
