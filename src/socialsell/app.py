@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from socialsell.accounts.api import router as accounts_api
+from socialsell.analytics.api import router as analytics_api
 from socialsell.channels.api import router as channels_api
 from socialsell.core.constants import API_PREFIX
 from socialsell.core.handlers import install_exception_handlers, unhandled_error
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbox_api)
     app.include_router(inbox_stream)
     app.include_router(publishing_api)
+    app.include_router(analytics_api)
     app.include_router(media_router)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -219,3 +219,20 @@ class Settings(BaseSettings):
     s3_prefix: str = ""
 
     # --- end of publishing --------------------------------------------------------------------------
+
+    # --- analytics (issue 7) ------------------------------------------------------------------------
+    # Hour of the daily insights refresh, in each workspace's timezone.
+    analytics_refresh_hour: int = Field(default=2, ge=0, le=23)
+    # Each channel's daily refresh starts up to this many minutes after that hour, at random, so
+    # that many channels do not all call Meta in the same minute.
+    analytics_refresh_jitter_minutes: int = Field(default=60, ge=0, le=600)
+    # Days fetched by a channel's first refresh, then by every daily refresh (Meta's numbers can
+    # arrive up to 48 hours late, so the last days are fetched again).
+    analytics_backfill_days: int = Field(default=30, ge=1, le=365)
+    analytics_daily_days: int = Field(default=3, ge=1, le=30)
+    # Posts of the last N days get their insights read on each refresh; older ones stop changing.
+    analytics_media_days: int = Field(default=30, ge=1, le=365)
+    analytics_media_limit: int = Field(default=50, ge=1, le=200)
+    analytics_manual_refresh_rate_limit: str = "3/hour"
+    analytics_cache_seconds: int = Field(default=3600, ge=0)
+    # --- end of analytics ---------------------------------------------------------------------------

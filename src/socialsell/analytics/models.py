@@ -30,9 +30,7 @@ class AccountInsight(Base):
     )
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE")
-    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     value: Mapped[float | None] = mapped_column(Float, default=None)
     missing_reason: Mapped[str | None] = mapped_column(Text, default=None)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -47,9 +45,7 @@ class AnalyticsMedia(IdMixin, Base):
         Index("ix_analytics_media_workspace_posted", "workspace_id", "posted_at"),
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE")
-    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str | None] = mapped_column(String(32), default=None)
