@@ -131,11 +131,12 @@ class Message(IdMixin, Base):
         # Threads are ordered by Meta's time, whatever order deliveries arrive in.
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at", "id"),
         Index("ix_messages_media_pending", "media_pending", "media_next_attempt_at"),
+        # Search newest first: for a common word, walking this index backwards finds 25 matches
+        # long before the full-text index would have listed them all.
+        Index("ix_messages_workspace_sent", "workspace_id", "sent_at"),
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE")

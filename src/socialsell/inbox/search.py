@@ -4,17 +4,20 @@
   for one character), so search is accent-insensitive on both databases without ``unaccent``
   (an extension production databases may not allow), and highlight offsets in the folded text
   are offsets in the original text too.
-- PostgreSQL: a GIN index on ``to_tsvector('english', search_text)``, queried with
-  ``websearch_to_tsquery`` (phrases in quotes, ``-exclusion``, ``or``). An expression index
-  rather than a stored tsvector column and trigger: same plan, nothing to keep in sync.
+- PostgreSQL: a generated ``search_vector`` column (``to_tsvector('english', search_text)``,
+  stored, so no trigger keeps it in sync and nothing is re-parsed when rows are checked) with a
+  GIN index, queried with ``websearch_to_tsquery`` (phrases in quotes, ``-exclusion``, ``or``).
+- Results come newest first (as an inbox is read), which also keeps common words fast: the
+  planner walks ``(workspace_id, sent_at)`` backwards until it has a page, and uses the GIN
+  index for rare words (bench/inbox_bench.py).
 - SQLite: an FTS5 table (porter stemmer, ``remove_diacritics``) kept in sync by triggers; the
   same web-search syntax is translated to an FTS5 query.
 - English stemming on both: SQLite's FTS5 only ships the (English) porter stemmer, and the same
   query must find the same messages on both backends. A per-workspace language ('portuguese')
   would be the next step on PostgreSQL.
 
-The objects are created by migration 0003 and left out of autogenerate by
-:func:`include_object`.
+The objects are created by migrations 0003/0004 and left out of autogenerate by
+:func:`include_object` (they are not in the models: SQLite has no tsvector).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from socialsell.inbox.models import Message
 TS_CONFIG = "english"
 # Objects of the search index that the models do not describe (see migration 0003).
 _SEARCH_TABLE_PREFIX = "messages_fts"
-_SEARCH_INDEXES = {"ix_messages_search"}
+_SEARCH_INDEXES = {"ix_messages_search", "ix_messages_search_vector"}
+_SEARCH_COLUMNS = {"search_vector"}
 START, STOP = "\x02", "\x03"  # highlight markers no message text contains
 
 
@@ -43,6 +47,8 @@ def include_object(
 ) -> bool:
     """Alembic hook: leave the dialect-specific search objects out of autogenerate."""
     if type_ == "table" and name and name.startswith(_SEARCH_TABLE_PREFIX):
+        return False
+    if type_ == "column" and name in _SEARCH_COLUMNS:
         return False
     return not (type_ == "index" and name in _SEARCH_INDEXES)
 
@@ -105,9 +111,8 @@ def websearch_text(parsed: ParsedQuery) -> str:
 
 
 def tsvector_expr() -> Any:
-    from sqlalchemy import func
-
-    return func.to_tsvector(literal_column(f"'{TS_CONFIG}'::regconfig"), Message.search_text)
+    # The generated column of migration 0004 (PostgreSQL only, so not on the model).
+    return literal_column("messages.search_vector")
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ class Hit:
 async def search_ids(
     session: AsyncSession, workspace_id: uuid.UUID, query: str, *, limit: int, offset: int
 ) -> Sequence[Hit]:
-    """Matching messages of the workspace, best first, with the folded text highlighted."""
+    """Matching messages of the workspace, newest first, with the folded text highlighted."""
     parsed = parse_query(query)
     if parsed.empty:
         return []
@@ -127,12 +132,12 @@ async def search_ids(
     if dialect == "postgresql":
         rows = (await session.execute(pg_statement(workspace_id, parsed, limit, offset))).all()
         return [Hit(row[0], row[1]) for row in rows]
-    # SQLite FTS5: rank is bm25 (lower is better).
+    # SQLite FTS5, newest first like PostgreSQL.
     stmt_text = text(
         "SELECT m.id, highlight(messages_fts, 0, :start, :stop) "
         "FROM messages_fts JOIN messages AS m ON m.rowid = messages_fts.rowid "
         "WHERE messages_fts MATCH :q AND m.workspace_id = :ws "
-        "ORDER BY messages_fts.rank, m.sent_at DESC LIMIT :limit OFFSET :offset"
+        "ORDER BY m.sent_at DESC, m.id DESC LIMIT :limit OFFSET :offset"
     )
     result = await session.execute(
         stmt_text,
@@ -166,7 +171,7 @@ def pg_statement(workspace_id: uuid.UUID, parsed: ParsedQuery, limit: int, offse
             ),
         )
         .where(Message.workspace_id == workspace_id, vector.op("@@")(tsquery))
-        .order_by(func.ts_rank(vector, tsquery).desc(), Message.sent_at.desc())
+        .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(limit)
         .offset(offset)
     )
