@@ -351,9 +351,7 @@ class Publisher:
         post.progress = "Publishing."
         await self._checkpoint(session, post)
         try:
-            media_id = await channels.call_meta(
-                session, self.meta, self.box, channel, lambda c: c.publish(container_id)
-            )
+            media_id = await self._meta(session, channel, lambda c: c.publish(container_id))
         except MetaError as exc:
             if exc.code == 506:  # "Duplicate Post": this container is already live
                 await self._recognise(session, post, channel)
@@ -436,12 +434,8 @@ class Publisher:
         """Published, permalink pending, is a success: a failure here is logged and the
         periodic ``publishing.fill_permalinks`` tries again later."""
         try:
-            media = await channels.call_meta(
-                session,
-                self.meta,
-                self.box,
-                channel,
-                lambda c: c.get_media(media_id, fields=("id", "permalink")),
+            media = await self._meta(
+                session, channel, lambda c: c.get_media(media_id, fields=("id", "permalink"))
             )
         except (MetaError, ChannelUnavailable, ChannelDisconnected) as exc:
             log.info("permalink_pending", post_id=str(post.id), error=str(exc))
@@ -482,11 +476,26 @@ class Publisher:
         """One Graph call through the channel (health, dead tokens), with Meta's errors sorted
         into "try again later" and "tell the person"."""
         try:
-            return await channels.call_meta(session, self.meta, self.box, channel, action)
+            return await self._meta(session, channel, action)
         except (TransientError, RateLimited) as exc:
             raise self._transient(post, exc) from exc
         except MetaError as exc:
             raise Failed(translate(exc)) from exc
+
+    async def _meta(
+        self,
+        session: AsyncSession,
+        channel: Channel,
+        action: Callable[[InstagramClient], Awaitable[T]],
+    ) -> T:
+        """``call_meta`` (which records the channel's health), committed at once: the health
+        update must not hold the channel's row (PostgreSQL) or the database's write lock
+        (SQLite) through the next network call or poll, or every post of the channel would
+        queue behind it. Nothing else is pending at these points (post changes are committed
+        by the checkpoints before each call)."""
+        result = await channels.call_meta(session, self.meta, self.box, channel, action)
+        await db.commit(session)
+        return result
 
     @staticmethod
     def _forget_containers(post: Post) -> None:
