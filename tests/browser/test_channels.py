@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Locator, Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from meta_sandbox.testing import Sandbox
 from socialsell.channels.models import Channel
@@ -73,9 +73,7 @@ async def test_a_seller_connects_instagram_and_sees_its_health(
     await expect(shop.get_by_text("1,234 followers")).to_be_visible()
     await expect(shop.get_by_text("59 days left")).to_be_visible()
     await expect(shop.get_by_text("To read and answer DMs")).to_be_visible()
-    await expect(
-        shop.get_by_text("New messages and comments arrive at once.")
-    ).to_be_visible()
+    await expect(shop.get_by_text("New messages and comments arrive at once.")).to_be_visible()
     await screenshot(page, "connected-light")
 
     await page.emulate_media(color_scheme="dark")
@@ -115,6 +113,10 @@ async def test_reconnecting_keeps_the_same_card(browser_page: Page, sandbox: San
     await page.goto("/channels/instagram/connect")
     await consent(page, sandbox, "loyal_shop")
     await expect(card(page, "@loyal_shop")).to_be_visible()
+
+    await card(page, "@loyal_shop").get_by_role("button", name="Sync profile").click()
+    await expect(page.get_by_text("@loyal_shop is up to date.")).to_be_visible()
+    await screenshot(page, "synced")
 
     await card(page, "@loyal_shop").get_by_role("link", name="Reconnect").click()
     await consent(page, sandbox, "loyal_shop")
@@ -192,3 +194,38 @@ async def test_a_dead_token_rings_the_bell_and_leads_to_reconnect(
     await shop.get_by_role("link", name="Reconnect").click()
     await consent(page, sandbox, "sleepy_shop")
     await expect(shop.get_by_text("Active", exact=True)).to_be_visible()
+
+
+async def test_a_seller_names_and_colours_an_account(
+    browser_page: Page, sandbox: Sandbox, settings: Settings
+) -> None:
+    page = browser_page
+    sandbox.create_account("busy_shop")
+    await register(page)
+    await page.goto("/channels/instagram/connect")
+    await consent(page, sandbox, "busy_shop")
+    # Busy hours: two thirds of the hourly call budget used (as the Meta client records it).
+    engine = create_engine(settings.db_url)
+    try:
+        async with engine.begin() as db:
+            await db.execute(update(Channel).values(api_usage={"percent": 68}))
+    finally:
+        await engine.dispose()
+    await page.reload()
+    shop = card(page, "@busy_shop")
+
+    await shop.get_by_text("Name and colour").click()
+    await shop.get_by_label("Name in socialsell").fill("")
+    await shop.get_by_role("button", name="Save").click()
+    await expect(shop.get_by_text("This field is required.")).to_be_visible()
+    await expect(shop.get_by_label("Name in socialsell")).to_be_focused()
+    await screenshot(page, "edit")
+    await shop.get_by_label("Name in socialsell").fill("Main shop")
+    await shop.get_by_label("Colour").fill("#0e9f6e")
+    await shop.get_by_role("button", name="Save").click()
+
+    await expect(page.get_by_text("Main shop is saved.")).to_be_visible()
+    main = card(page, "Main shop")
+    await expect(main.get_by_text("@busy_shop")).to_be_visible()
+    await expect(main.locator("meter.usage")).to_have_attribute("value", "68")
+    await expect(main.locator(".channel__swatch circle")).to_have_attribute("fill", "#0e9f6e")

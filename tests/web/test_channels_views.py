@@ -133,6 +133,31 @@ async def test_a_connected_account_shows_its_card_and_health(
     assert "read-only" in html
 
 
+async def test_the_health_panel_warns_about_a_token_near_expiry_and_high_usage(
+    seller: Browser, app: FastAPI, sandbox: Sandbox, consent: Consent
+) -> None:
+    account = sandbox.create_account("busy_shop")
+    await page_after(seller, await connect(seller, consent, account["id"]))
+    async with app.state.sessionmaker() as db:
+        await db.execute(
+            update(Channel).values(
+                token_expires_at=utcnow() + timedelta(days=3, hours=2),
+                api_usage={"percent": 82.4},
+                last_webhook_at=utcnow() - timedelta(minutes=5),
+            )
+        )
+        await db.commit()
+
+    html = (await seller.get("/channels")).text
+
+    assert "health__item health__item--warning" in html
+    assert "3 days left" in html
+    assert "renews it automatically" in html
+    assert 'value="82"' in html
+    assert "82% of the hourly limit" in html
+    assert "5 minutes ago" in html
+
+
 async def test_a_declined_consent_ends_on_the_page_with_what_to_do(
     seller: Browser, sandbox: Sandbox, consent: Consent
 ) -> None:
