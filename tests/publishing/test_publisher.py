@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -297,3 +298,28 @@ def test_container_error_status_is_translated() -> None:
     failure = _container_failure("Error: Media upload has failed with error code 2207026")
     assert failure.code == "container_error_2207026"
     assert failure.reason.startswith("Instagram refused the video")
+
+
+async def test_a_publisher_that_keeps_crashing_ends_failed_not_claimed_for_ever(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from socialsell.publishing.publisher import Publisher
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Publisher, "_advance", broken)
+    media_id = await upload_image(client, shop.seller)
+    [post] = await schedule(client, shop.seller, [shop.channel_id], [media_id])
+    await make_due(app, post["id"])
+    states = []
+    for _ in range(4):
+        await expire_lease(app, post["id"])
+        await tick(app)
+        row = await post_row(app, post["id"])
+        states.append((row.status.value, row.attempts))
+    assert states == [("publishing", 1), ("publishing", 2), ("publishing", 3), ("failed", 3)]
+    assert row.failure_code == "internal_error"

@@ -188,9 +188,46 @@ class Publisher:
             except (LeaseLost, StaleDataError):
                 await db.rollback(session)
                 log.info("publish_lease_lost", post_id=str(post_id))
+                return
+            except Exception:
+                await db.rollback(session)
+                log.exception("publish_crashed", post_id=str(post_id))
             except BaseException:
                 await db.rollback(session)
                 raise
+            else:
+                return
+        # An unexpected error (a bug, the database going away): counted like a transient
+        # failure, so that a post that keeps crashing its publisher ends ``failed`` instead of
+        # being claimed again every lease period for ever.
+        async with self.sessionmaker() as session:
+            post = await GlobalPosts(session).post(post_id)
+            if post is None or post.status != PostStatus.publishing or post.lease_owner != owner:
+                return
+            try:
+                if post.attempts + 1 > self.settings.publishing_max_retries:
+                    await self._fail(
+                        session,
+                        post,
+                        Failure(
+                            "internal_error",
+                            "socialsell hit an unexpected error while publishing (it has been "
+                            "logged). Retry; if it happens again, contact your administrator.",
+                        ),
+                    )
+                else:
+                    delay = self.settings.publishing_retry_base_seconds * 2**post.attempts
+                    await self._hand_back(
+                        session,
+                        post,
+                        HandBack(
+                            timedelta(seconds=delay),
+                            "An unexpected error interrupted publishing; trying again.",
+                            count_attempt=True,
+                        ),
+                    )
+            except StaleDataError:
+                await db.rollback(session)
 
     async def _run(self, session: AsyncSession, post_id: uuid.UUID, owner: str) -> None:
         repo = GlobalPosts(session)
