@@ -103,11 +103,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_web(app: FastAPI) -> None:
     from socialsell.accounts.views import router as accounts_views
+    from socialsell.analytics.views import router as analytics_views
     from socialsell.channels.views import router as channels_views
     from socialsell.notifications.views import router as notifications_views
     from socialsell.web.views import router as web_views
 
     app.include_router(accounts_views)
     app.include_router(channels_views)
+    app.include_router(analytics_views)
     app.include_router(notifications_views)
     app.include_router(web_views)

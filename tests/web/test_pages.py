@@ -32,20 +32,12 @@ async def test_each_page_renders_in_the_shell_with_its_link_active(
     assert seller.name in html  # the user menu
 
 
-@pytest.mark.parametrize("path", ["/inbox", "/calendar", "/analytics"])
+@pytest.mark.parametrize("path", ["/inbox", "/calendar"])
 async def test_unbuilt_sections_show_what_is_coming(seller: Browser, path: str) -> None:
     html = (await seller.get(path)).text
 
     assert 'class="empty-state"' in html
     assert "Coming soon" in html
-
-
-async def test_dashboard_welcomes_without_fake_numbers(seller: Browser) -> None:
-    html = (await seller.get("/")).text
-
-    assert "Welcome, Ana" in html
-    assert "Connect your first channel" in html
-    assert "No numbers yet" in html
 
 
 @pytest.mark.parametrize(

@@ -844,6 +844,16 @@ async def post_analytics(
     return PostAnalytics(post=post_read(media[0]), history=dict(history))
 
 
+async def overview_channels(
+    session: AsyncSession, principal: Principal
+) -> list[tuple[uuid.UUID, str]]:
+    """The channels a filter can pick: id and label."""
+    return [
+        (c.id, c.label)
+        for c in await repository.workspace_channels(session, principal.workspace_id)
+    ]
+
+
 # --- exports -------------------------------------------------------------------------------------
 
 EXPORT_METRICS: tuple[str, ...] = (*ACCOUNT_METRICS, NEW_FOLLOWERS, FOLLOWERS)
@@ -878,7 +888,9 @@ async def export_rows(
             v = values.get((c.id, day), {})
             ti, reach = v.get("total_interactions"), v.get("reach")
             rate = _rate(ti, reach) if ti is not None and reach is not None else None
+            # The username without its "@": a cell starting with "@" reads as a formula.
+            name = c.username or c.name
             out.append(
-                [day.isoformat(), c.label, str(c.id), *(v.get(m) for m in EXPORT_METRICS), rate]
+                [day.isoformat(), name, str(c.id), *(v.get(m) for m in EXPORT_METRICS), rate]
             )
     return header, out

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, Response
 
+from socialsell.analytics import views as analytics_views
+from socialsell.core.deps import SessionDep, SettingsDep
 from socialsell.web.deps import PageUser
 from socialsell.web.templating import Translator, render, request_translator
 
@@ -23,8 +25,11 @@ class Section:
 
 
 @router.get("/", name="web.dashboard")
-async def dashboard(request: Request, viewer: PageUser) -> Response:
-    return render(request, "web/dashboard.html", {"viewer": viewer})
+async def dashboard(
+    request: Request, viewer: PageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    # Built by analytics, which reads the numbers of every domain it summarises.
+    return await analytics_views.dashboard(request, viewer, session, settings)
 
 
 def _inbox(t: Translator) -> Section:
@@ -61,23 +66,6 @@ def _calendar(t: Translator) -> Section:
     )
 
 
-def _analytics(t: Translator) -> Section:
-    return Section(
-        title=t.gettext("Analytics"),
-        icon="chart-column",
-        headline=t.gettext("See what sells"),
-        text=t.gettext(
-            "Once a channel is connected, reach, engagement and response times will be "
-            "collected every day and shown here."
-        ),
-        coming=(
-            t.gettext("Reach and engagement per post"),
-            t.gettext("How fast your team answers messages"),
-            t.gettext("CSV export of every chart"),
-        ),
-    )
-
-
 async def _section(request: Request, viewer: PageUser, section: Section) -> Response:
     return render(request, "web/coming_soon.html", {"viewer": viewer, "section": section})
 
@@ -90,8 +78,3 @@ async def inbox(request: Request, viewer: PageUser) -> Response:
 @router.get("/calendar", name="web.calendar")
 async def calendar(request: Request, viewer: PageUser) -> Response:
     return await _section(request, viewer, _calendar(request_translator(request)))
-
-
-@router.get("/analytics", name="web.analytics")
-async def analytics(request: Request, viewer: PageUser) -> Response:
-    return await _section(request, viewer, _analytics(request_translator(request)))
