@@ -15,6 +15,7 @@ Definitions live here once (see docs/analytics.md):
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections import defaultdict
@@ -810,7 +811,13 @@ async def overview(
         and await repository.get_channel(session, principal.workspace_id, channel_id) is None
     ):
         raise NotFound("Channel not found.")
-    key = f"overview:{rng.start}:{rng.end}:{channel_id}:{sort}:{top}"
+    # Connecting, disconnecting or losing a channel changes the figures without a refresh: the
+    # channels and their statuses are part of the key, so such a change is never served stale.
+    chans = await repository.workspace_channels(session, principal.workspace_id)
+    signature = hashlib.sha256(
+        ",".join(f"{c.id}:{c.status}:{c.label}" for c in chans).encode()
+    ).hexdigest()[:16]
+    key = f"overview:{rng.start}:{rng.end}:{channel_id}:{sort}:{top}:{signature}"
     cached = await cache.get(principal.workspace_id, key)
     if cached is not None:
         return Overview.model_validate(cached)

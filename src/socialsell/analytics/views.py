@@ -146,7 +146,7 @@ def _post_row(p: PostRead, language: str, t: Translator) -> dict[str, Any]:
         "posted": format_date(p.posted_at, format="medium", locale=language)
         if p.posted_at
         else "—",
-        "values": [_number(p.metrics.get(m), language) for m in POST_COLUMNS],
+        "cells": [_number(p.metrics.get(m), language) for m in POST_COLUMNS],
         "rate": _percent(p.engagement_rate, language),
     }
 
@@ -176,6 +176,12 @@ def chart_data(ov: Overview, language: str, t: Translator) -> dict[str, Any]:
     }
 
 
+def _compare_hint(change: float | None, t: Translator) -> str:
+    if change is None:
+        return t.gettext("no earlier numbers to compare with")
+    return t.gettext("vs the previous period")
+
+
 def cards(ov: Overview, language: str, t: Translator) -> list[dict[str, Any]]:
     totals = {m.metric: m for m in ov.totals}
     return [
@@ -189,13 +195,13 @@ def cards(ov: Overview, language: str, t: Translator) -> list[dict[str, Any]]:
             "label": t.gettext("Reach"),
             "value": _number(totals["reach"].value, language),
             "change": _change(totals["reach"].change_pct, language),
-            "hint": t.gettext("vs the previous period"),
+            "hint": _compare_hint(totals["reach"].change_pct, t),
         },
         {
             "label": t.gettext("Interactions"),
             "value": _number(totals["total_interactions"].value, language),
             "change": _change(totals["total_interactions"].change_pct, language),
-            "hint": t.gettext("vs the previous period"),
+            "hint": _compare_hint(totals["total_interactions"].change_pct, t),
         },
         {
             "label": t.gettext("Engagement rate"),

@@ -108,6 +108,7 @@
       } else if (kind === "posts") {
         var options = base(p, false);
         options.scales.x.ticks.autoSkip = false;
+        options.scales.y.beginAtZero = true;
         options.scales.x.ticks.callback = function (value) {
           var label = this.getLabelForValue(value) || "";
           return label.length > 12 ? label.slice(0, 11) + "…" : label;
