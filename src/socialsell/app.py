@@ -105,6 +105,7 @@ def _include_web(app: FastAPI) -> None:
     from socialsell.accounts.views import router as accounts_views
     from socialsell.analytics.views import router as analytics_views
     from socialsell.channels.views import router as channels_views
+    from socialsell.inbox.views import router as inbox_views
     from socialsell.notifications.views import router as notifications_views
     from socialsell.web.views import router as web_views
 
@@ -113,3 +114,4 @@ def _include_web(app: FastAPI) -> None:
     app.include_router(analytics_views)
     app.include_router(notifications_views)
     app.include_router(web_views)
+    app.include_router(inbox_views)

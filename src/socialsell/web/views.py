@@ -32,23 +32,6 @@ async def dashboard(
     return await analytics_views.dashboard(request, viewer, session, settings)
 
 
-def _inbox(t: Translator) -> Section:
-    return Section(
-        title=t.gettext("Inbox"),
-        icon="inbox",
-        headline=t.gettext("Your inbox is on its way"),
-        text=t.gettext(
-            "Soon every Instagram direct message, comment and WhatsApp chat will land here, "
-            "so you can answer customers from one place."
-        ),
-        coming=(
-            t.gettext("Instagram DMs, comments and mentions side by side with WhatsApp"),
-            t.gettext("Assign conversations and mark them done"),
-            t.gettext("Saved replies for the questions you get every day"),
-        ),
-    )
-
-
 def _calendar(t: Translator) -> Section:
     return Section(
         title=t.gettext("Calendar"),
@@ -68,11 +51,6 @@ def _calendar(t: Translator) -> Section:
 
 async def _section(request: Request, viewer: PageUser, section: Section) -> Response:
     return render(request, "web/coming_soon.html", {"viewer": viewer, "section": section})
-
-
-@router.get("/inbox", name="web.inbox")
-async def inbox(request: Request, viewer: PageUser) -> Response:
-    return await _section(request, viewer, _inbox(request_translator(request)))
 
 
 @router.get("/calendar", name="web.calendar")
