@@ -352,7 +352,7 @@ def row(
         title=title,
         subtitle=handle if contact.name and handle else "",
         avatar=shown_url(contact.profile_picture_url),
-        initials=_initials(contact.name or contact.username or "?"),
+        initials=_initials(contact.name or contact.username or title),
         channel=_channel_face(faces.get(conversation.channel_id), conversation.channel_id),
         kind=conversation.kind.value,
         preview=preview_text(conversation.last_message_preview, t),

@@ -76,6 +76,16 @@
   }
 
   // ------------------------------------------------------------ the conversation list
+  var afterList = [];
+
+  function runAfterList() {
+    var callbacks = afterList;
+    afterList = [];
+    callbacks.forEach(function (callback) {
+      callback();
+    });
+  }
+
   function refreshList() {
     window.clearTimeout(listTimer);
     listTimer = window.setTimeout(function () {
@@ -93,9 +103,23 @@
             }
             syncUnreadFromList();
           }
+          runAfterList();
         })
-        .catch(function () {});
+        .catch(runAfterList);
     }, 120);
+  }
+
+  // Named as the list names the contact (the server's words), once the list shows the row.
+  function toastNewMessage(conversation) {
+    var contact = conversation.contact || {};
+    var fallback = contact.name || (contact.username ? "@" + contact.username : i18n.someone);
+    afterList.push(function () {
+      var row = document.querySelector(
+        '[data-conversation-row="' + conversation.id + '"] .conv__name'
+      );
+      var name = row ? row.textContent.trim() : fallback;
+      toast("info", format(i18n.newMessage, { name: name }));
+    });
   }
 
   function markSelected(id) {
@@ -242,13 +266,11 @@
   function onConversation(event) {
     var data = JSON.parse(event.data);
     var conversation = data.conversation || {};
-    refreshList();
     if (pendingToasts[conversation.id]) {
       delete pendingToasts[conversation.id];
-      var contact = conversation.contact || {};
-      var name = contact.name || (contact.username ? "@" + contact.username : i18n.someone);
-      toast("info", format(i18n.newMessage, { name: name }));
+      toastNewMessage(conversation);
     }
+    refreshList();
     if (conversation.id === openConversation()) {
       var composer = document.getElementById("composer");
       var window_ = conversation.window;
