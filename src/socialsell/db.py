@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 log = structlog.get_logger(__name__)
@@ -80,9 +79,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One writer at a time is SQLite's rule; WAL lets readers go on while it writes, and the
         # busy timeout makes a second writer wait instead of failing at once.
-        engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, poolclass=NullPool
-        )
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

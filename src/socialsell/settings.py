@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "change-me-this-is-not-secret"  # noqa: S105 - the sentinel production refuses
+DEFAULT_SECRET_KEY = "change-me-this-is-not-a-secret-at-all"  # noqa: S105 - the sentinel production refuses
 
 
 class ConfigurationError(RuntimeError):

@@ -233,20 +233,16 @@ async def refresh_tokens(
 async def _principal_for(
     session: AsyncSession,
     settings: Settings,
-    user_session: UserSession | None,
+    found: tuple[UserSession, User, Membership | None] | None,
 ) -> Principal | None:
     now = utcnow()
-    if user_session is None or not _session_alive(user_session, settings, now):
+    if found is None:
         return None
-    repo = AccountsRepository(session)
-    user = await repo.user_by_id(user_session.user_id)
-    if user is None:
+    user_session, user, membership = found
+    if not _session_alive(user_session, settings, now):
         return None
-    membership = None
-    if user_session.workspace_id is not None:
-        membership = await repo.membership(user.id, user_session.workspace_id)
     if membership is None:  # removed from that workspace: fall back to their first one
-        memberships = await repo.memberships(user.id)
+        memberships = await AccountsRepository(session).memberships(user.id)
         if not memberships:
             return None
         membership = memberships[0]
@@ -263,19 +259,19 @@ async def principal_from_access_token(
     claims = security.decode_access_token(settings.secret_key.get_secret_value(), token)
     if claims is None:
         return None
-    user_session = await AccountsRepository(session).session_by_id(claims.session_id)
-    if user_session is None or user_session.user_id != claims.user_id:
-        return None
-    return await _principal_for(session, settings, user_session)
+    found = await AccountsRepository(session).session_with_member(
+        UserSession.id == claims.session_id, UserSession.user_id == claims.user_id
+    )
+    return await _principal_for(session, settings, found)
 
 
 async def principal_from_cookie(
     session: AsyncSession, settings: Settings, cookie: str
 ) -> Principal | None:
-    user_session = await AccountsRepository(session).session_by_cookie(security.hash_token(cookie))
-    if user_session is None or user_session.kind != "browser":
-        return None
-    return await _principal_for(session, settings, user_session)
+    found = await AccountsRepository(session).session_with_member(
+        UserSession.cookie_hash == security.hash_token(cookie), UserSession.kind == "browser"
+    )
+    return await _principal_for(session, settings, found)
 
 
 async def end_session(session: AsyncSession, user_session: UserSession, reason: str) -> None:
