@@ -133,6 +133,13 @@ WORDS = [
     "adorei",
 ]
 RARE = "turquoise"
+# Real inboxes also hold names, product codes and typos: a long tail of words each seen rarely,
+# which is what the planner's statistics (and so its choice of index) depend on.
+_TAIL_RNG = random.Random(1)
+TAIL = [
+    "".join(_TAIL_RNG.choice("bcdfghjklmnpqrstvwxz") + _TAIL_RNG.choice("aeiou") for _ in range(3))
+    for _ in range(20_000)
+]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -161,7 +168,12 @@ async def drop_database(url: str) -> None:
 
 
 def sentence(rng: random.Random) -> str:
-    words = [rng.choice(WORDS) for _ in range(rng.randint(4, 14))]
+    words = [
+        rng.choice(WORDS)
+        if rng.random() < 0.8
+        else TAIL[min(int(rng.paretovariate(0.6)), 20_000) - 1]
+        for _ in range(rng.randint(4, 14))
+    ]
     if rng.random() < 0.0002:
         words.insert(rng.randint(0, len(words)), RARE)
     return " ".join(words).capitalize() + rng.choice(["?", "!", ".", ""])

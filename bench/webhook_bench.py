@@ -128,7 +128,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while True:
         try:
             httpx.get(url, timeout=1)
