@@ -130,6 +130,10 @@ CLAIM_BATCH = 200
 
 NO_DATA = "Instagram sent no number for this day (it can arrive up to 48 hours late)."
 NOT_SERVED_OLD = "Instagram serves new followers for the last 30 days only."
+NO_FOLLOWER_DATA = (
+    "Instagram sent no number for this day (it can arrive up to 48 hours late, and new "
+    "followers are only given from 100 followers on)."
+)
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
@@ -284,7 +288,7 @@ class _Collector:
             reason = f"Instagram answered with an error: {exc.message}"
             items, failed = [], reason
         else:
-            failed = NO_DATA + " Instagram gives new followers only from 100 followers on."
+            failed = NO_FOLLOWER_DATA
         got: dict[date, float | None] = {}
         for item in items:
             for value in item.values:

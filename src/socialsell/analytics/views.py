@@ -39,6 +39,16 @@ def N_(message: str) -> str:  # gettext's no-op marker: extracted, translated at
     return message
 
 
+# The service's reasons for a missing number (English in the API), translated on the page.
+SERVICE_MESSAGES = (
+    N_("Instagram sent no number for this day (it can arrive up to 48 hours late)."),
+    N_("Instagram serves new followers for the last 30 days only."),
+    N_(
+        "Instagram sent no number for this day (it can arrive up to 48 hours late, and new "
+        "followers are only given from 100 followers on)."
+    ),
+)
+
 METRIC_LABELS = {
     "reach": N_("Reach"),
     "views": N_("Views"),
@@ -260,7 +270,7 @@ async def analytics_page(
             {
                 "label": t.gettext(METRIC_LABELS.get(m.metric, m.metric)),
                 "days": m.days,
-                "reason": m.reason,
+                "reason": t.gettext(m.reason),
             }
             for m in ov.missing
             if m.metric in {"reach", "total_interactions", "follower_count", "views"}
