@@ -9,12 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialsell.accounts import service as accounts
 from socialsell.accounts.bootstrap import create_user_account
 from socialsell.accounts.repository import AccountsRepository
 from socialsell.accounts.service import Principal
+from socialsell.analytics import service as analytics
+from socialsell.analytics.cache import build_cache
 from socialsell.channels import service as channels
 from socialsell.channels.models import ChannelStatus, Platform
 from socialsell.channels.repository import GlobalChannels
@@ -28,6 +30,16 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-Seller-2026"  # noqa: S105 - printed to the person running the demo
 DEMO_NAME = "Demo Seller"
 DEMO_INSTAGRAM = "sunny_crafts"
+# Days of insights the demo channel shows: fetched from the sandbox (which serves history),
+# not invented here.
+DEMO_HISTORY_DAYS = 90
+DEMO_POSTS = (
+    ("Hand-painted mugs, back in stock ☕", "FEED"),
+    ("A peek at the studio on a busy Friday", "REELS"),
+    ("New autumn colours for the tote bags", "FEED"),
+    ("Packing your orders this morning", "FEED"),
+    ("How we glaze a bowl, start to finish", "REELS"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +121,8 @@ async def seed_demo(settings: Settings, *, sandbox_url: str, app_url: str) -> De
                 },
             )
             subscribed.raise_for_status()
+            await _seed_posts(sandbox, account["id"])
+            await _fetch_history(settings, sessionmaker, account["id"])
     finally:
         await engine.dispose()
     return DemoResult(DEMO_EMAIL, DEMO_PASSWORD, DEMO_INSTAGRAM, connected_now)
@@ -125,3 +139,43 @@ async def _demo_principal(session: AsyncSession, settings: Settings) -> Principa
     )
     membership = (await repo.memberships(user.id))[0]
     return Principal(user=user, session=login.session, membership=membership)
+
+
+async def _seed_posts(sandbox: httpx.AsyncClient, account_id: str) -> None:
+    """A few posts on the sandbox account, once, so the best-posts table has something."""
+    media = await sandbox.get(f"/_sandbox/instagram/accounts/{account_id}/media")
+    media.raise_for_status()
+    if media.json().get("data"):
+        return
+    for caption, product_type in DEMO_POSTS:
+        created = await sandbox.post(
+            f"/_sandbox/instagram/accounts/{account_id}/media",
+            json={"caption": caption, "media_product_type": product_type},
+        )
+        created.raise_for_status()
+
+
+async def _fetch_history(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], account_id: str
+) -> None:
+    """Run the real insights refresh over 90 days, once: a channel that already has its
+    history is left to the daily refresh."""
+    async with unit_of_work(sessionmaker) as session:
+        channel = await GlobalChannels(session).by_external_id(Platform.instagram, account_id)
+        if channel is None:
+            return
+        channel_id = channel.id
+        days = await analytics.stored_days(session, channel_id)
+    if days >= DEMO_HISTORY_DAYS:
+        return
+    async with build_meta_client(settings) as meta, unit_of_work(sessionmaker) as session:
+        report = await analytics.refresh_channel(
+            session,
+            meta,
+            secret_box(settings),
+            settings,
+            build_cache(settings),
+            channel_id,
+            days=DEMO_HISTORY_DAYS,
+        )
+    log.info("demo_history", days=DEMO_HISTORY_DAYS, stored=report.stored if report else 0)

@@ -234,6 +234,19 @@ async def workspace_timezone(session: AsyncSession, workspace_id: uuid.UUID) -> 
     return tz or "UTC"
 
 
+async def count_days(session: AsyncSession, channel_id: uuid.UUID, metric: str) -> int:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(AccountInsight)
+        .where(
+            AccountInsight.channel_id == channel_id,
+            AccountInsight.metric == metric,
+            AccountInsight.value.is_not(None),
+        )
+    )
+    return int(found or 0)
+
+
 # --- reads ---------------------------------------------------------------------------------------
 
 

@@ -440,6 +440,11 @@ async def refresh_channel(
     return report
 
 
+async def stored_days(session: AsyncSession, channel_id: uuid.UUID) -> int:
+    """Days with a stored reach number for a channel (the demo checks its history with it)."""
+    return await repository.count_days(session, channel_id, "reach")
+
+
 async def claim_due_channels(
     session: AsyncSession, settings: Settings, now: datetime
 ) -> Sequence[uuid.UUID]:
