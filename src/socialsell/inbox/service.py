@@ -425,6 +425,10 @@ async def deliver(session: AsyncSession, outbox: Outbox, message_id: uuid.UUID) 
         if echo is not None and echo.id != message.id:
             await repo.delete_message(echo.id)
             await session.flush()
+            # Live clients were told about the echo's row: tell them it is this one.
+            details = dict(message.details or {})
+            details["replaces"] = str(echo.id)
+            message.details = details
         message.external_id = external_id
         message.status = MessageStatus.sent
         message.error_code = None
