@@ -17,9 +17,10 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
-from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
 
 from socialsell.channels import service as channels
 from socialsell.channels.deps import MetaDep, SecretBoxDep
