@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -249,3 +250,69 @@ async def test_an_uploaded_image_is_hosted_for_meta_to_fetch(
     )
     assert bad.status_code == 422
     assert forged.status_code == 404
+
+
+async def test_a_send_cut_off_after_the_commit_is_settled_by_the_tick(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    consent: Consent,
+    seller: ApiUser,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process dies between committing the pending row and storing Meta's answer: with
+    Meta's echo, the two rows become one sent message; without, it fails with Retry."""
+    from sqlalchemy import update
+
+    from socialsell.core.tick import Tick
+    from socialsell.db import utcnow
+    from socialsell.inbox import service
+    from tests.helpers.instagram import post_delivery
+    from tests.webhooks import payloads
+
+    shop = await connect_shop(client, sandbox, consent, seller)
+    conversation_id = await customer_writes(client, app, settings, shop, sandbox, "Hi")
+
+    async def crash(session: object, outbox: object, message_id: object) -> Message:
+        raise RuntimeError("killed before storing Meta's answer")
+
+    monkeypatch.setattr(service, "deliver", crash)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    for words in ["Meta got this one", "Meta never got this one"]:
+        response = await client.post(url, json={"text": words}, headers=seller.headers)
+        assert response.status_code == 500
+    monkeypatch.undo()
+    # Meta did send the first: its echo arrives as an outbound message we cannot match by id.
+    persona = sandbox.client.get("/_sandbox/instagram/personas").json()["data"][0]["id"]
+    echo = payloads.body(
+        payloads.messaging(
+            shop.ig_id,
+            payloads.echo(
+                shop.ig_id,
+                persona,
+                int(sandbox.now() * 1000) + 5,
+                message={"mid": "m_echo_1", "text": "Meta got this one", "is_echo": True},
+            ),
+        )
+    )
+    await post_delivery(client, settings.meta_app_secret.get_secret_value(), echo)
+    await app.state.jobs.drain()
+    assert len(await rows(app, select(Message).where(Message.direction == "outbound"))) == 3
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.status == "pending")
+            .values(updated_at=utcnow() - timedelta(minutes=6))
+        )
+        await session.commit()
+    await Tick(app.state.jobs, claimers=[], periodics=["inbox.settle_stuck_sends"]).run_once()
+    outbound = {
+        m.text: m for m in await rows(app, select(Message).where(Message.direction == "outbound"))
+    }
+    assert len(outbound) == 2
+    got = outbound["Meta got this one"]
+    assert (got.status, got.external_id) == ("sent", "m_echo_1")
+    assert got.author_id is not None  # our row survived, with its author and key
+    lost = outbound["Meta never got this one"]
+    assert (lost.status, lost.error_code) == ("failed", "send_unconfirmed")

@@ -431,6 +431,38 @@ class GlobalInbox:
             )
         return ids
 
+    async def stuck_sends(self, before: datetime, limit: int) -> list[Message]:
+        rows = await self.session.scalars(
+            select(Message)
+            .where(
+                Message.direction == Direction.outbound,
+                Message.status == MessageStatus.pending,
+                Message.external_id.is_(None),
+                Message.updated_at < _ts(before),
+            )
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def unclaimed_echo(self, message: Message) -> Message | None:
+        """An outbound message that arrived by webhook (no author, no key) in the same thread,
+        with the same text, not before ``message`` was written: its echo."""
+        return await self.session.scalar(
+            select(Message)
+            .where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == Direction.outbound,
+                Message.id != message.id,
+                Message.idempotency_key.is_(None),
+                Message.author_id.is_(None),
+                Message.external_id.is_not(None),
+                Message.text == message.text,
+                Message.received_at >= _ts(message.created_at),
+            )
+            .order_by(Message.received_at)
+            .limit(1)
+        )
+
     # --- attachments ----------------------------------------------------------------------------
 
     async def claim_media_due(

@@ -484,3 +484,36 @@ def schedule_reconciliation(
     """For the channels domain: read this channel's conversations from Meta soon (after the
     transaction commits). New channels are also found by the tick within one interval."""
     runtime.enqueue(session, "inbox.reconcile_channel", str(channel_id))
+
+
+# A send still pending this long after it was written was cut off (the process died between
+# committing the pending row and storing Meta's answer): Meta's client gives up much sooner.
+STUCK_SEND_AFTER = timedelta(minutes=5)
+
+
+async def settle_stuck_sends(session: AsyncSession, settings: Settings) -> int:
+    """Settle sends whose outcome was never stored. If Meta sent it, its echo arrived as a
+    separate row (it could not be matched by id): merge the two. Otherwise mark it failed with
+    the Retry action and say why, so it is never shown as sent and never left hanging."""
+    repo = GlobalInbox(session)
+    stuck = await repo.stuck_sends(utcnow() - STUCK_SEND_AFTER, 100)
+    for message in stuck:
+        echo = await repo.unclaimed_echo(message)
+        if echo is not None:
+            external_id, sent_at = echo.external_id, echo.sent_at
+            await repo.delete_message(echo.id)
+            await session.flush()
+            message.external_id = external_id
+            message.sent_at = sent_at
+            message.status = MessageStatus.sent
+            message.details = {**(message.details or {}), "replaces": str(echo.id)}
+        else:
+            _fail(
+                message,
+                "send_unconfirmed",
+                "We could not confirm with Instagram that this message was sent (the send was "
+                "interrupted). Check the conversation on Instagram before retrying.",
+            )
+        await session.flush()
+        await publish_message(session, settings, message, created=False)
+    return len(stuck)

@@ -11,7 +11,7 @@ import httpx
 from socialsell.core.jobs import JobContext, job
 from socialsell.core.tick import claimer, periodic
 from socialsell.db import utcnow
-from socialsell.inbox import media, reconcile
+from socialsell.inbox import media, reconcile, service
 from socialsell.inbox.ingest import Ingest
 from socialsell.inbox.repository import GlobalInbox
 from socialsell.integrations import build_meta_client, secret_box
@@ -96,3 +96,11 @@ async def prune_events(ctx: JobContext) -> None:
             ctx.settings.inbox_event_max_per_workspace,
         )
     ctx.log.info("inbox_events_pruned", removed=removed)
+
+
+@periodic("inbox.settle_stuck_sends", every=timedelta(minutes=1))
+async def settle_stuck_sends(ctx: JobContext) -> None:
+    async with ctx.unit_of_work() as session:
+        settled = await service.settle_stuck_sends(session, ctx.settings)
+    if settled:
+        ctx.log.info("stuck_sends_settled", count=settled)
