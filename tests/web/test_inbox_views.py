@@ -488,3 +488,25 @@ async def test_an_image_is_sent_with_its_caption_once_per_key(
     image = await b.get(f"/inbox/{conversation}/messages/{outbound[0].id}")
     assert "Upload attachment failure" in image.text
     assert f'hx-post="/inbox/messages/{outbound[0].id}/retry"' in image.text
+
+
+async def test_resuming_after_a_pruned_log_tells_the_page_to_reload(
+    store: Store, client: httpx.AsyncClient, app: FastAPI, settings: Settings, sandbox: Sandbox
+) -> None:
+    from sqlalchemy import delete, func
+
+    from socialsell.inbox.models import InboxEvent
+
+    await write(store, client, app, settings, sandbox, "one")
+    (seen,) = await rows(app, select(func.max(InboxEvent.id)))
+    await write(store, client, app, settings, sandbox, "two")
+    (latest,) = await rows(app, select(func.max(InboxEvent.id)))
+
+    fine = (await store.browser.get(f"/inbox/live/resume?after={seen}")).json()
+    assert fine == {"reload": False, "latest": seen}
+
+    async with app.state.sessionmaker() as session:  # the hourly pruning ran meanwhile
+        await session.execute(delete(InboxEvent).where(InboxEvent.id <= seen))
+        await session.commit()
+    pruned = (await store.browser.get(f"/inbox/live/resume?after={seen}")).json()
+    assert pruned == {"reload": True, "latest": latest}

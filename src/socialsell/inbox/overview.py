@@ -67,3 +67,11 @@ async def latest_event_id(session: AsyncSession, principal: Principal) -> int:
         select(func.max(InboxEvent.id)).where(InboxEvent.workspace_id == principal.workspace_id)
     )
     return int(found or 0)
+
+
+async def oldest_event_id(session: AsyncSession, principal: Principal) -> int | None:
+    """The oldest event the log still keeps for the workspace (older ones were pruned)."""
+    found = await session.scalar(
+        select(func.min(InboxEvent.id)).where(InboxEvent.workspace_id == principal.workspace_id)
+    )
+    return int(found) if found is not None else None

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
@@ -624,6 +625,19 @@ async def unread_badge(request: Request, session: SessionDep, viewer: PageUser) 
     """The sidebar's badge, loaded by every signed-in page."""
     total = await _unread_total(session, viewer)
     return render(request, "inbox/_badge.html", {"unread_total": total})
+
+
+@router.get("/inbox/live/resume", name="inbox.resume")
+async def resume(
+    session: SessionDep, viewer: PageUser, after: Annotated[int, Query(ge=0)] = 0
+) -> JSONResponse:
+    """Asked by the page before it resumes its live stream after a break: when the events
+    after ``after`` are no longer all in the log (pruned), the page reloads its views."""
+    oldest = await overview.oldest_event_id(session, viewer.principal)
+    latest = await overview.latest_event_id(session, viewer.principal)
+    # Event ids come from one sequence: nothing pruned means the event `after` is still kept.
+    too_old = after > 0 and oldest is not None and oldest > after
+    return JSONResponse({"reload": too_old, "latest": latest if too_old else after})
 
 
 @router.get("/inbox/{conversation_id}", name="inbox.conversation")

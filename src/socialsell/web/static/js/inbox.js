@@ -281,8 +281,8 @@
     }
   }
 
-  // The server may tell a resuming client that its Last-Event-ID is older than the log it
-  // keeps ("reset"): then the views are reloaded from the truth.
+  // Reload the views from the truth: when the log no longer holds the events missed during a
+  // break (see resume), or when the server sends "reset".
   function onReset() {
     refreshList();
     var id = openConversation();
@@ -331,8 +331,32 @@
       // the first URL, whose ?after= the server reads before Last-Event-ID.
       source.close();
       window.clearTimeout(retryTimer);
-      retryTimer = window.setTimeout(connect, 2000);
+      retryTimer = window.setTimeout(resume, 2000);
     });
+  }
+
+  // After a break, ask first whether the log still holds everything after the last event
+  // seen; if it was pruned meanwhile, reload the list and the thread from the truth.
+  function resume() {
+    var resumeUrl = root.getAttribute("data-resume-url");
+    window
+      .fetch(resumeUrl + "?after=" + encodeURIComponent(lastEventId), {
+        credentials: "same-origin",
+      })
+      .then(function (response) {
+        return response.ok ? response.json() : { reload: false };
+      })
+      .then(function (answer) {
+        if (answer.reload) {
+          lastEventId = String(answer.latest);
+          onReset();
+        }
+        connect();
+      })
+      .catch(function () {
+        window.clearTimeout(retryTimer);
+        retryTimer = window.setTimeout(resume, 5000);
+      });
   }
 
   if (eventsUrl && "EventSource" in window) {
