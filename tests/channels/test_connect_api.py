@@ -222,6 +222,8 @@ async def test_update_sync_and_disconnect(
     synced = await client.post(f"{url}/sync", headers=seller.headers)
     assert synced.status_code == 200
     assert synced.json()["last_api_success_at"] is not None
+    # Meta's usage headers for this account are kept for the health panel.
+    assert 0 <= synced.json()["api_usage"]["percent"] <= 100
 
     gone = await client.post(f"{url}/disconnect", headers=seller.headers)
     assert gone.json()["status"] == "disconnected"

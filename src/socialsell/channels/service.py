@@ -46,6 +46,7 @@ from socialsell.meta import (
     Profile,
     TokenError,
 )
+from socialsell.meta.usage import account_usage_key
 from socialsell.notifications import service as notifications
 
 log = structlog.get_logger(__name__)
@@ -299,7 +300,7 @@ async def call_meta(
         await mark_token_failed(session, channel, exc)
         raise ChannelUnavailable from exc
     channel.last_api_success_at = utcnow()
-    reading = await meta.usage_tracker.get(channel.external_id)
+    reading = await meta.usage_tracker.get(account_usage_key(channel.external_id))
     if reading is not None:
         channel.api_usage = {"percent": reading.percent}
     await session.flush()

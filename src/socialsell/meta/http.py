@@ -37,6 +37,7 @@ from socialsell.meta.errors import MetaError, RateLimited, TransientError, error
 from socialsell.meta.usage import (
     InMemoryUsageTracker,
     UsageTracker,
+    account_usage_key,
     decide,
     parse_ad_account_usage,
     parse_app_usage,
@@ -268,7 +269,7 @@ class MetaTransport:
         )
 
     async def _pace(self, usage_keys: Sequence[str]) -> None:
-        keys = [self._app_key, *(f"buc:{key}" for key in usage_keys if key)]
+        keys = [self._app_key, *(account_usage_key(key) for key in usage_keys if key)]
         readings = {}
         for key in keys:
             reading = await self.usage_tracker.get(key)
@@ -313,7 +314,7 @@ class MetaTransport:
             headers.get("x-business-use-case-usage"), now=now, default_block_seconds=block
         )
         for object_id, reading in buc.items():
-            await self.usage_tracker.record(f"buc:{object_id}", reading)
+            await self.usage_tracker.record(account_usage_key(object_id), reading)
         ads = parse_ad_account_usage(headers.get("x-ad-account-usage"), now=now)
         if ads is not None:
             await self.usage_tracker.record(f"ads:{self.config.app_id}", ads)

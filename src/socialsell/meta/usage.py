@@ -47,6 +47,11 @@ class UsageTracker(Protocol):
     async def get(self, key: str) -> UsageReading | None: ...
 
 
+def account_usage_key(object_id: str) -> str:
+    """The tracker key of one account's (business use case) usage readings."""
+    return f"buc:{object_id}"
+
+
 class InMemoryUsageTracker:
     """Latest reading per key, in this process's memory."""
 
