@@ -136,8 +136,11 @@ async def settings(backend: Backend, tmp_path: Path) -> AsyncIterator[Settings]:
         secret_key=TEST_SECRET,
         log_level="WARNING",
         base_url="http://testserver",
-        # Tests drive the tick themselves (Tick.run_once) so that nothing runs behind their back.
+        # Tests drive the tick themselves (Tick.run_once) so that nothing runs behind their back,
+        # and run jobs in this process (drained with JobRuntime.drain) even when Redis holds the
+        # limits and pub/sub; tests/core proves the Redis worker path in separate processes.
         embedded_tick=False,
+        embedded_jobs=True,
     )
     await backend.clean()
 
