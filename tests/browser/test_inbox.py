@@ -4,6 +4,7 @@ while the seller watches the page."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
@@ -52,6 +53,14 @@ async def connect_shop(
         settings.meta_webhook_verify_token.get_secret_value(),
     )
     return account
+
+
+def png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 60), "crimson").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def sent_texts(sandbox: Sandbox, ig_id: str) -> list[str]:
@@ -107,6 +116,17 @@ async def test_a_customer_writes_and_the_seller_answers_from_the_open_inbox(
     await expect(reply).to_have_value("Line one\nline two")
     assert sent_texts(sandbox, ig_id) == ["Yes! Size M is in stock, R$ 120."]
     await reply.fill("")
+
+    # A photo: previewed before sending, sent with Enter, shown in the thread.
+    await page.locator("[data-image-input]").set_input_files(
+        {"name": "dress-back.png", "mimeType": "image/png", "buffer": png()}
+    )
+    preview = page.get_by_role("img", name="The image to send")
+    await expect(preview).to_be_visible()
+    await reply.press("Enter")
+    await expect(thread.locator(".msg--out.msg--image img")).to_be_visible()
+    await expect(preview).to_be_hidden()
+    assert len(sent_texts(sandbox, ig_id)) == 2
 
     # Someone else writes: a toast says so, and the tab title counts it.
     sandbox.advance(1)
