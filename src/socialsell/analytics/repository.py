@@ -271,6 +271,95 @@ async def get_channel(
     )
 
 
+# Core (not ORM) selects for the aggregates: tens of thousands of rows are summed in the
+# database, and the few rows that come back skip the ORM's per-row work.
+_ai = AccountInsight.__table__.c
+
+
+def _scope(stmt: Any, workspace_id: uuid.UUID, channel_ids: Sequence[uuid.UUID] | None) -> Any:
+    stmt = stmt.where(_ai.workspace_id == workspace_id)
+    if channel_ids is not None:
+        stmt = stmt.where(_ai.channel_id.in_(channel_ids))
+    return stmt
+
+
+async def daily_sums(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    start: date,
+    end: date,
+    metrics: Sequence[str],
+    channel_ids: Sequence[uuid.UUID] | None = None,
+) -> list[tuple[str, date, float | None, int, str | None]]:
+    """Per metric and day, over the channels: the sum of known values, how many channels had
+    one, and a reason for the missing ones."""
+    stmt = _scope(
+        select(
+            _ai.metric,
+            _ai.day,
+            func.sum(_ai.value),
+            func.count(_ai.value),
+            func.min(_ai.missing_reason),
+        ).where(_ai.metric.in_(metrics), _ai.day >= start, _ai.day <= end),
+        workspace_id,
+        channel_ids,
+    ).group_by(_ai.metric, _ai.day)
+    return [tuple(r) for r in await session.execute(stmt)]
+
+
+async def engagement_pairs(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    start: date,
+    end: date,
+    channel_ids: Sequence[uuid.UUID] | None = None,
+) -> list[tuple[date, float, float]]:
+    """Per day: interactions and reach summed over the channels that have both that day."""
+    reach = AccountInsight.__table__.alias("reach")
+    ti = AccountInsight.__table__.alias("ti")
+    stmt = (
+        select(reach.c.day, func.sum(ti.c.value), func.sum(reach.c.value))
+        .join(
+            ti,
+            and_(
+                ti.c.channel_id == reach.c.channel_id,
+                ti.c.day == reach.c.day,
+                ti.c.metric == "total_interactions",
+            ),
+        )
+        .where(
+            reach.c.workspace_id == workspace_id,
+            reach.c.metric == "reach",
+            reach.c.day >= start,
+            reach.c.day <= end,
+            reach.c.value.is_not(None),
+            ti.c.value.is_not(None),
+        )
+        .group_by(reach.c.day)
+    )
+    if channel_ids is not None:
+        stmt = stmt.where(reach.c.channel_id.in_(channel_ids))
+    return [(d, float(t), float(r)) for d, t, r in await session.execute(stmt)]
+
+
+async def known_values(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    start: date,
+    end: date,
+    metrics: Sequence[str],
+    channel_ids: Sequence[uuid.UUID] | None = None,
+) -> list[tuple[uuid.UUID, str, date, float]]:
+    stmt = _scope(
+        select(_ai.channel_id, _ai.metric, _ai.day, _ai.value).where(
+            _ai.metric.in_(metrics), _ai.day >= start, _ai.day <= end, _ai.value.is_not(None)
+        ),
+        workspace_id,
+        channel_ids,
+    )
+    return [tuple(r) for r in await session.execute(stmt)]
+
+
 @dataclass(frozen=True, slots=True)
 class DailyRow:
     channel_id: uuid.UUID

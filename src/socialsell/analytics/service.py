@@ -635,53 +635,62 @@ async def _compute_overview(
 ) -> Overview:
     chans = await repository.workspace_channels(session, workspace_id, channel_id)
     ids = [c.id for c in chans]
+    scope = ids if channel_id else None
     prev = rng.previous
-    rows = (
-        await repository.account_rows(
-            session,
-            workspace_id,
-            prev.start,
-            rng.end,
-            metrics=(*SUMMED, FOLLOWERS),
-            channel_ids=ids if channel_id else None,
-        )
+    days = rng.each()
+    sums = (
+        await repository.daily_sums(session, workspace_id, prev.start, rng.end, SUMMED, scope)
+        if ids
+        else []
+    )
+    pairs = (
+        await repository.engagement_pairs(session, workspace_id, prev.start, rng.end, scope)
         if ids
         else []
     )
     snapshots = (
-        await repository.latest_account_values(
-            session, workspace_id, FOLLOWERS, date.max, ids if channel_id else None
-        )
+        await repository.latest_account_values(session, workspace_id, FOLLOWERS, date.max, scope)
         if ids
         else {}
     )
-    # Gains from the range's start up to each latest reading (which may lie after the range).
+    # Followers walk back from each channel's latest reading (which may lie after the range).
     anchor = max((d for d, _ in snapshots.values()), default=rng.end)
-    gain_rows = (
-        await repository.account_rows(
+    follower_rows = (
+        await repository.known_values(
             session,
             workspace_id,
             prev.start,
             max(anchor, rng.end),
-            metrics=(NEW_FOLLOWERS, FOLLOWERS),
-            channel_ids=ids if channel_id else None,
+            (NEW_FOLLOWERS, FOLLOWERS),
+            scope,
         )
         if ids
         else []
     )
-    current = [r for r in rows if rng.start <= r.day <= rng.end]
-    previous = [r for r in rows if prev.start <= r.day <= prev.end]
 
+    by_day: dict[str, dict[date, float]] = defaultdict(dict)
+    totals_now: dict[str, float] = defaultdict(float)
+    totals_before: dict[str, float] = defaultdict(float)
+    counted: dict[str, int] = defaultdict(int)
+    counted_before: dict[str, int] = defaultdict(int)
+    reasons: dict[str, str] = {}
+    for metric, day, total, known, reason in sums:
+        if day >= rng.start:
+            counted[metric] += known
+            if known:
+                by_day[metric][day] = float(total or 0)
+                totals_now[metric] += float(total or 0)
+            if reason and metric not in reasons:
+                reasons[metric] = reason
+        elif known:
+            counted_before[metric] += known
+            totals_before[metric] += float(total or 0)
     totals: list[MetricTotal] = []
     missing: dict[str, tuple[int, str]] = {}
     for metric in SUMMED:
-        cur = [r for r in current if r.metric == metric]
-        cur_v = [r.value for r in cur if r.value is not None]
-        prev_v = [r.value for r in previous if r.metric == metric and r.value is not None]
-        known_days = {(r.channel_id, r.day) for r in cur if r.value is not None}
-        missing_days = len(ids) * rng.days - len(known_days) if ids else 0
-        total = sum(cur_v) if cur_v else None
-        before = sum(prev_v) if prev_v else None
+        missing_days = max(0, len(ids) * rng.days - counted[metric]) if ids else 0
+        total = totals_now[metric] if counted[metric] else None
+        before = totals_before[metric] if counted_before[metric] else None
         totals.append(
             MetricTotal(
                 metric=metric,
@@ -691,55 +700,37 @@ async def _compute_overview(
                 missing_days=missing_days,
             )
         )
-        reasons = [r.reason for r in cur if r.value is None and r.reason]
         if missing_days:
-            missing[metric] = (missing_days, reasons[0] if reasons else NO_DATA)
+            missing[metric] = (missing_days, reasons.get(metric, NO_DATA))
 
-    by_day: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
-    has: dict[str, set[date]] = defaultdict(set)
-    for r in current:
-        if r.value is not None:
-            by_day[r.metric][r.day] += r.value
-            has[r.metric].add(r.day)
-    pair: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    ti_rows = {
-        (r.channel_id, r.day): r.value
-        for r in current
-        if r.metric == "total_interactions" and r.value is not None
-    }
-    for r in current:
-        if r.metric == "reach" and r.value is not None and (r.channel_id, r.day) in ti_rows:
-            pair[r.day][0] += ti_rows[(r.channel_id, r.day)]
-            pair[r.day][1] += r.value
-    days = rng.each()
+    pair = {d: (t, r) for d, t, r in pairs}
+    now_pairs = [pair[d] for d in days if d in pair]
+    before_pairs = [v for d, v in pair.items() if d < rng.start]
+    rate = _rate(sum(t for t, _ in now_pairs), sum(r for _, r in now_pairs)) if now_pairs else None
+    rate_prev = (
+        _rate(sum(t for t, _ in before_pairs), sum(r for _, r in before_pairs))
+        if before_pairs
+        else None
+    )
 
     def series(metric: str) -> list[float | None]:
-        return [by_day[metric][d] if d in has[metric] else None for d in days]
+        return [by_day[metric].get(d) for d in days]
 
     # Followers: per channel, then summed where every channel is known that day.
     span = [prev.start + timedelta(days=i) for i in range((rng.end - prev.start).days + 1)]
+    full_days = [*span, *[rng.end + timedelta(days=i + 1) for i in range((anchor - rng.end).days)]]
+    snaps_of: dict[uuid.UUID, dict[date, float]] = defaultdict(dict)
+    gains_of: dict[uuid.UUID, dict[date, float]] = defaultdict(dict)
+    for cid, metric, day, value in follower_rows:
+        (snaps_of if metric == FOLLOWERS else gains_of)[cid][day] = float(value)
     per_channel: list[list[float | None]] = []
     current_followers: float | None = None
     for cid in ids:
-        snaps = {
-            r.day: r.value
-            for r in gain_rows
-            if r.channel_id == cid and r.metric == FOLLOWERS and r.value is not None
-        }
-        gains = {
-            r.day: r.value
-            for r in gain_rows
-            if r.channel_id == cid and r.metric == NEW_FOLLOWERS and r.value is not None
-        }
+        snaps = snaps_of[cid]
         if cid in snapshots:
             snaps.setdefault(*snapshots[cid])
             current_followers = (current_followers or 0) + snapshots[cid][1]
-        full_days = [
-            *span,
-            *[rng.end + timedelta(days=i + 1) for i in range((anchor - rng.end).days)],
-        ]
-        values = follower_series(full_days, snaps, gains)
-        per_channel.append(values[: len(span)])
+        per_channel.append(follower_series(full_days, snaps, gains_of[cid])[: len(span)])
     followers_span: list[float | None] = [
         None
         if not per_channel or any(v[i] is None for v in per_channel)
@@ -755,8 +746,6 @@ async def _compute_overview(
             return None
         return values[-1] - values[0]
 
-    rate = engagement_rate(current)
-    rate_prev = engagement_rate(previous)
     media = (
         await repository.media_with_latest(
             session,
@@ -765,12 +754,12 @@ async def _compute_overview(
             posted_to=datetime.combine(rng.end + timedelta(days=2), time(), UTC),
             channel_ids=ids if channel_id else None,
         )
-        if ids
+        if ids and top > 0
         else []
     )
     posts = sort_posts([post_read(mv) for mv in media], sort)[:top]
     states = await repository.refresh_states(session, workspace_id)
-    days_with_data = len({r.day for r in current if r.value is not None and r.metric != FOLLOWERS})
+    days_with_data = len({d for values in by_day.values() for d in values})
     return Overview(
         start=rng.start,
         end=rng.end,
