@@ -146,3 +146,39 @@ async def test_the_event_log_is_pruned(
         await session.commit()
     await Tick(app.state.jobs, claimers=[], periodics=["inbox.prune_events"]).run_once()
     assert await count(app, InboxEvent) == total - 1
+
+
+async def test_a_resume_past_the_pruned_log_asks_the_client_to_reload(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    consent: Consent,
+    seller: ApiUser,
+    settings: Settings,
+    live_server: Any,
+) -> None:
+    shop = await connect_shop(client, sandbox, consent, seller)
+    secret = settings.meta_app_secret.get_secret_value()
+    for i in range(2):
+        body = payloads.text(shop.ig_id, "c1", f"old {i}", at_ms=payloads.BASE_MS + i)
+        await post_delivery(client, secret, body)
+    await app.state.jobs.drain()
+    ids = [e.id for e in await rows(app, select(InboxEvent).order_by(InboxEvent.id))]
+    # The client saw the first event, then went away while the log was pruned past it.
+    async with app.state.sessionmaker() as db:
+        await db.execute(InboxEvent.__table__.delete().where(InboxEvent.id <= ids[-2]))
+        await db.commit()
+
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, timeout=10) as http,
+        asyncio.timeout(15),
+        # The page's URL still says where it started (after=0); the header says where it was.
+        http.stream(
+            "GET",
+            "/api/v1/events?after=0",
+            headers={**seller.headers, "Last-Event-ID": str(ids[0])},
+        ) as response,
+    ):
+        first = await anext(aiter(_frames(response)))
+    assert first["event"] == "reset"
+    assert json.loads(first["data"]) == {"reason": "events_pruned"}

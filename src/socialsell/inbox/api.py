@@ -218,12 +218,15 @@ async def upload_image(
 
 
 def _last_event_id(header: str | None, query: int | None) -> int:
-    if query is not None:
-        return query
+    """Where to resume. The browser's EventSource reconnects to the same URL (whose ``after``
+    is where the page started) and adds the id of the last event it received as a header, so
+    the header, when there is one, is the more recent position."""
     try:
-        return max(0, int(header)) if header else 0
+        if header:
+            return max(0, int(header))
     except ValueError:
-        return 0
+        pass
+    return query or 0
 
 
 def _frame(event_id: int, kind: str, payload: object) -> bytes:
@@ -256,6 +259,13 @@ async def event_stream(
         await asyncio.sleep(0)  # let the subscription register before reading the log
         yield b": connected\nretry: 3000\n\n"
         maker = request.app.state.sessionmaker
+        if last_id:
+            async with maker() as session:
+                oldest = await InboxRepository(session, workspace_id).oldest_event_id()
+            if oldest is None or oldest > last_id + 1:
+                # What came after last_id may have been pruned: the client reloads its views
+                # instead of trusting a replay with holes.
+                yield _frame(last_id, "reset", {"reason": "events_pruned"})
         while True:
             async with maker() as session:
                 backlog = await InboxRepository(session, workspace_id).events_after(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     update,
 )
@@ -227,6 +228,12 @@ class InboxRepository:
             .limit(limit)
         )
         return rows.all()
+
+    async def oldest_event_id(self) -> int | None:
+        value = await self.session.scalar(
+            select(func.min(InboxEvent.id)).where(InboxEvent.workspace_id == self.workspace_id)
+        )
+        return int(value) if value is not None else None
 
 
 class GlobalInbox:
@@ -485,6 +492,42 @@ class GlobalInbox:
             .execution_options(synchronize_session=False)
         )
         return list(result.scalars())
+
+    # --- contact profiles -------------------------------------------------------------------------
+
+    async def claim_contacts_for_profile(
+        self, stale_before: datetime, now: datetime, limit: int
+    ) -> list[uuid.UUID]:
+        """Contacts whose profile was never fetched, or not since ``stale_before``: stamp them
+        (the claim; a concurrent tick gets nothing back) and return their ids."""
+        due = (
+            select(Contact.id)
+            .where(
+                or_(
+                    Contact.profile_fetched_at.is_(None),
+                    Contact.profile_fetched_at < _ts(stale_before),
+                )
+            )
+            .limit(limit)
+            .scalar_subquery()
+        )
+        result = await self.session.execute(
+            update(Contact)
+            .where(
+                Contact.id.in_(due),
+                or_(
+                    Contact.profile_fetched_at.is_(None),
+                    Contact.profile_fetched_at < _ts(stale_before),
+                ),
+            )
+            .values(profile_fetched_at=now)
+            .returning(Contact.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+    async def contact(self, contact_id: uuid.UUID) -> Contact | None:
+        return await self.session.get(Contact, contact_id)
 
     # --- reconciliation ---------------------------------------------------------------------------
 

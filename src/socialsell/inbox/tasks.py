@@ -11,7 +11,7 @@ import httpx
 from socialsell.core.jobs import JobContext, job
 from socialsell.core.tick import claimer, periodic
 from socialsell.db import utcnow
-from socialsell.inbox import media, reconcile, service
+from socialsell.inbox import media, profiles, reconcile, service
 from socialsell.inbox.ingest import Ingest
 from socialsell.inbox.repository import GlobalInbox
 from socialsell.integrations import build_meta_client, secret_box
@@ -39,6 +39,27 @@ async def retry_media(ctx: JobContext) -> int:
         for message_id in ids:
             ctx.enqueue(session, copy_media, str(message_id))
     return len(ids)
+
+
+@claimer("inbox.fetch_contact_profiles")
+async def fetch_contact_profiles(ctx: JobContext) -> int:
+    """New contacts get their profile within a tick; known ones are refreshed weekly."""
+    now = utcnow()
+    async with ctx.unit_of_work() as session:
+        ids = await GlobalInbox(session).claim_contacts_for_profile(
+            now - profiles.PROFILE_TTL, now, 50
+        )
+        for contact_id in ids:
+            ctx.enqueue(session, fetch_contact_profile, str(contact_id))
+    return len(ids)
+
+
+@job("inbox.fetch_contact_profile", max_attempts=2)
+async def fetch_contact_profile(ctx: JobContext, contact_id: str) -> None:
+    async with build_meta_client(ctx.settings) as meta, ctx.unit_of_work() as session:
+        await profiles.refresh_contact_profile(
+            session, meta, secret_box(ctx.settings), uuid.UUID(contact_id)
+        )
 
 
 @job("inbox.reconcile_channel", max_attempts=2)

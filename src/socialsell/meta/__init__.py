@@ -44,6 +44,7 @@ from socialsell.meta.models import (
     Template,
     TemplateCreated,
     TokenResult,
+    UserProfile,
     WhatsAppSendResult,
 )
 from socialsell.meta.oauth import InstagramOAuth
@@ -94,6 +95,7 @@ __all__ = [
     "TransientError",
     "UsageReading",
     "UsageTracker",
+    "UserProfile",
     "WhatsAppClient",
     "WhatsAppSendResult",
     "iterate_pages",

@@ -30,9 +30,11 @@ from socialsell.meta.models import (
     PublishingLimit,
     SendResult,
     SubscribedApp,
+    UserProfile,
     parse_page,
 )
 
+USER_PROFILE_FIELDS = ("name", "username", "profile_pic", "follower_count")
 PROFILE_FIELDS = (
     "id",
     "user_id",
@@ -127,6 +129,14 @@ class InstagramClient:
         if isinstance(body, Mapping) and isinstance(body.get("data"), list) and body["data"]:
             body = body["data"][0]
         return Profile.model_validate(body)
+
+    async def get_user_profile(
+        self, igsid: str, fields: Sequence[str] = USER_PROFILE_FIELDS
+    ) -> UserProfile:
+        """The profile of someone who messaged the account; Meta answers only after they have
+        (consent by messaging), with code 230 otherwise."""
+        body = await self._call("GET", igsid, params={"fields": ",".join(fields)})
+        return UserProfile.model_validate(body)
 
     async def list_media(
         self,

@@ -92,6 +92,23 @@ class TokenResult(MetaModel):
 # --- Instagram ---------------------------------------------------------------------------------
 
 
+class UserProfile(MetaModel):
+    """A person who messaged the account (Instagram User Profile API, ``GET /{IGSID}``)."""
+
+    id: str
+    name: str | None = None
+    username: str | None = None
+    profile_pic: str | None = None
+    follower_count: int | None = None
+    is_user_follow_business: bool | None = None
+    is_business_follow_user: bool | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_str(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
 class Profile(MetaModel):
     id: str
     user_id: str | None = None
