@@ -69,14 +69,19 @@ async def bench(base_url: str, args: argparse.Namespace) -> dict[str, dict[str, 
         )
         reg.raise_for_status()
         auth = {"Authorization": f"Bearer {reg.json()['access_token']}"}
-        targets = {"GET /healthz": ("/healthz", {}), "GET /api/v1/users/me": ("/api/v1/users/me", auth)}
+        targets = {
+            "GET /healthz": ("/healthz", {}),
+            "GET /api/v1/users/me": ("/api/v1/users/me", auth),
+        }
         for path, headers in targets.values():  # warm-up
             await run_load(client, path, headers, 200, args.concurrency)
         rates: dict[str, list[float]] = {name: [] for name in targets}
         lats: dict[str, list[float]] = {name: [] for name in targets}
         for _ in range(args.rounds):
             for name, (path, headers) in targets.items():
-                rate, latencies = await run_load(client, path, headers, args.requests, args.concurrency)
+                rate, latencies = await run_load(
+                    client, path, headers, args.requests, args.concurrency
+                )
                 rates[name].append(rate)
                 lats[name].extend(latencies)
     return {
@@ -132,8 +137,12 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
 
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"database: {args.database_url or 'SQLite (embedded)'}; redis: {args.redis_url or 'none'}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"database: {args.database_url or 'SQLite (embedded)'}; redis: {args.redis_url or 'none'}"
+    )
     print(f"load: {args.rounds} rounds x {args.requests} requests, concurrency {args.concurrency}")
     print(f"{'target':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, r in results.items():
