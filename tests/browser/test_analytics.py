@@ -3,6 +3,7 @@ charts for 7, 30 and 90 days, the best posts, and the exports."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -100,7 +101,7 @@ async def test_a_seller_reads_the_numbers_and_exports_them(
         await page.locator('[data-export="csv"]').click()
     download = await csv_info.value
     assert download.suggested_filename.endswith(".csv")
-    text = Path(await download.path()).read_text()
+    text = await asyncio.to_thread(Path(await download.path()).read_text)
     table = list(csv.reader(io.StringIO(text)))
     assert table[0][:4] == ["date", "channel", "channel_id", "reach"]
     assert len(table) == 1 + 30
@@ -111,7 +112,7 @@ async def test_a_seller_reads_the_numbers_and_exports_them(
     xlsx = await xlsx_info.value
     assert xlsx.suggested_filename.endswith(".xlsx")
     # openpyxl goes by the file name's extension, which Playwright's download path lacks.
-    book = load_workbook(io.BytesIO(Path(await xlsx.path()).read_bytes()))
+    book = load_workbook(io.BytesIO(await asyncio.to_thread(Path(await xlsx.path()).read_bytes)))
     sheet = book.active
     assert sheet is not None
     values = list(sheet.values)

@@ -28,7 +28,7 @@ from tests.web.conftest import Browser
 
 
 def _stat(html: str, key: str) -> str:
-    match = re.search(rf'data-stat="{key}">.*?class="stat__value">([^<]*)<', html, re.S)
+    match = re.search(rf'data-stat="{key}">.*?class="stat__value">([^<]*)<', html, re.DOTALL)
     assert match, f"no {key} card"
     return match.group(1).strip()
 
