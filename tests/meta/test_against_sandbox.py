@@ -35,7 +35,7 @@ SCOPES = [
 
 
 @pytest.fixture
-async def meta(sandbox: Sandbox) -> AsyncIterator[MetaClient]:  # noqa: F811 - fixture param
+async def meta(sandbox: Sandbox) -> AsyncIterator[MetaClient]:
     config = MetaConfig.single_host(
         sandbox.url,
         app_id=sandbox.app_id,
@@ -48,7 +48,7 @@ async def meta(sandbox: Sandbox) -> AsyncIterator[MetaClient]:  # noqa: F811 - f
 
 
 @pytest.fixture
-def shop(sandbox: Sandbox) -> dict[str, Any]:  # noqa: F811 - fixture param
+def shop(sandbox: Sandbox) -> dict[str, Any]:
     return sandbox.create_account("shop_test")
 
 
@@ -59,7 +59,7 @@ def account(meta: MetaClient, shop: dict[str, Any]) -> InstagramClient:
 
 async def test_oauth_code_to_long_lived_token_to_profile_and_refresh(
     meta: MetaClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
     shop: dict[str, Any],
 ) -> None:
     authorize = httpx.URL(
@@ -94,7 +94,7 @@ async def test_oauth_code_to_long_lived_token_to_profile_and_refresh(
 
 async def test_send_text_and_image_to_a_customer(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
     shop: dict[str, Any],
 ) -> None:
     inbound = sandbox.inbound(shop["id"], "alice_buyer", "Is the red bag in stock?")
@@ -114,7 +114,7 @@ async def test_send_text_and_image_to_a_customer(
 
 async def test_container_then_publish(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
     shop: dict[str, Any],
 ) -> None:
     container_id = await account.create_image_container(
@@ -136,7 +136,7 @@ async def test_container_then_publish(
 
 async def test_insights(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
 ) -> None:
     container_id = await account.create_image_container(f"{sandbox.url}/_sandbox/samples/image.jpg")
     sandbox.advance(10)
@@ -154,7 +154,7 @@ async def test_insights(
 
 async def test_rate_limit_fault_is_typed_with_retry_after(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
 ) -> None:
     sandbox.fault("rate_limit", code=4, count=1)
 
@@ -168,7 +168,7 @@ async def test_rate_limit_fault_is_typed_with_retry_after(
 
 async def test_transient_faults_are_retried_until_success(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
 ) -> None:
     sandbox.fault("transient", count=2)
 
@@ -181,7 +181,7 @@ async def test_transient_faults_are_retried_until_success(
 
 async def test_persistent_transient_fault_gives_up_after_four_attempts(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
 ) -> None:
     sandbox.fault("transient", count=10)
 
@@ -194,7 +194,7 @@ async def test_persistent_transient_fault_gives_up_after_four_attempts(
 
 async def test_expired_token(
     account: InstagramClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
     shop: dict[str, Any],
 ) -> None:
     sandbox.client.post(f"/_sandbox/tokens/{shop['access_token']}/expire").raise_for_status()
@@ -207,7 +207,7 @@ async def test_expired_token(
 
 
 @pytest.fixture
-def wa_account(sandbox: Sandbox) -> dict[str, Any]:  # noqa: F811 - fixture param
+def wa_account(sandbox: Sandbox) -> dict[str, Any]:
     response = sandbox.client.post("/_sandbox/whatsapp/accounts", json={"quality_rating": "GREEN"})
     response.raise_for_status()
     result: dict[str, Any] = response.json()
@@ -237,7 +237,7 @@ async def test_whatsapp_phone_number_and_subscription(
 
 async def test_whatsapp_reply_inside_window_and_template_outside(
     wa: WhatsAppClient,
-    sandbox: Sandbox,  # noqa: F811 - fixture param
+    sandbox: Sandbox,
     wa_account: dict[str, Any],
 ) -> None:
     customer = sandbox.client.post("/_sandbox/whatsapp/personas", json={}).json()["wa_id"]
