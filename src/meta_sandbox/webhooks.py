@@ -290,8 +290,15 @@ class WebhookDispatcher:
             "User-Agent": USER_AGENT,
             "X-Hub-Signature-256": delivery.signature_256,
         }
-        started = time.monotonic()
         now = self.state.clock.now()
+        if delivery.attempts and (
+            now - delivery.attempts[0].time > settings.webhook_retry_max_age_seconds
+        ):
+            # Due inside the window but reached after it (the clock moved past in one step):
+            # Meta gives up at 36 h, it does not make a late attempt.
+            delivery.state = "failed"
+            return
+        started = time.monotonic()
         status: int | None = None
         error: str | None = None
         try:

@@ -23,7 +23,7 @@ async def test_a_new_seller_signs_up_and_lands_on_the_dashboard(browser_page: Pa
         page.get_by_text("Welcome to socialsell! Your workspace is ready.")
     ).to_be_visible()
     await expect(nav_link(page, "Dashboard")).to_have_attribute("aria-current", "page")
-    await expect(page.get_by_role("heading", name="Connect your first channel")).to_be_visible()
+    await expect(page.get_by_role("link", name="Connect a channel").first).to_be_visible()
 
 
 async def test_signing_out_returns_to_the_sign_in_page(browser_page: Page) -> None:
@@ -111,7 +111,7 @@ async def test_on_a_phone_the_menu_opens_and_takes_you_to_a_section(browser_page
     await inbox.click()
 
     await expect(page).to_have_url(re.compile(r"/inbox$"))
-    await expect(page.get_by_role("heading", name="Your inbox is on its way")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Connect a channel to start")).to_be_visible()
     await expect(nav_link(page, "Inbox")).to_be_hidden()  # closed again
 
 
