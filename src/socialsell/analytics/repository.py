@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from socialsell.accounts.models import Workspace
 from socialsell.analytics.models import AccountInsight, AnalyticsMedia, MediaInsight, RefreshState
 from socialsell.channels.models import Channel, ChannelStatus, Platform
+from socialsell.settings import ConfigurationError
 
 # Rows per INSERT: well under SQLite's bound-parameter limit (7 columns each).
 UPSERT_CHUNK = 500
@@ -37,7 +38,7 @@ def _insert_for(session: AsyncSession, table: Any) -> Any:
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"analytics upserts are not implemented for {dialect}")
+    raise ConfigurationError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
 
 
 async def _upsert_points(

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from socialsell import db
 from socialsell.core.jobs import JobContext, JobRuntime, add_to_registry, stop_on_signals
 from socialsell.core.models import SchedulerLease
-from socialsell.settings import Settings
+from socialsell.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -270,7 +270,7 @@ def _insert_ignoring_conflict(session: AsyncSession, name: str, now: datetime) -
             .values(name=name, next_run_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-    raise NotImplementedError(f"scheduler leases are not implemented for {dialect}")
+    raise ConfigurationError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
 
 
 @asynccontextmanager

@@ -37,6 +37,7 @@ from socialsell.inbox.models import (
     Message,
     MessageStatus,
 )
+from socialsell.settings import ConfigurationError
 
 
 def insert_for(session: AsyncSession, model: Any) -> postgresql.Insert | sqlite.Insert:
@@ -46,7 +47,7 @@ def insert_for(session: AsyncSession, model: Any) -> postgresql.Insert | sqlite.
         return postgresql.insert(model)
     if dialect == "sqlite":
         return sqlite.insert(model)
-    raise NotImplementedError(dialect)
+    raise ConfigurationError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
 
 
 def _ts(value: datetime) -> Any:
