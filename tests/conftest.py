@@ -39,6 +39,9 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("SOCIALSELL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# Two suites on one machine (two checkouts, or a suite beside a benchmark) each take a slot so
+# that neither drops the other's databases nor flushes its Redis database.
+TEST_SLOT = int(os.environ.get("SOCIALSELL_TEST_SLOT", "0"))
 
 
 def _worker_index(config: pytest.Config) -> int:
@@ -99,10 +102,10 @@ def backend(
         _require(_port_open(host, int(port or 5432)), f"PostgreSQL at {host_port}")
         rhost, _, rport = REDIS_URL.removeprefix("redis://").split("/")[0].partition(":")
         _require(_port_open(rhost, int(rport or 6379)), f"Redis at {REDIS_URL}")
-        name = f"socialsell_test_{index}"
+        name = f"socialsell_test_{index}" if TEST_SLOT == 0 else f"socialsell_t{TEST_SLOT}_{index}"
         asyncio.run(_recreate_pg_database(name))
         database_url = f"{POSTGRES_URL.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-        redis_url: str | None = f"{REDIS_URL.rstrip('/')}/{1 + index % 15}"
+        redis_url: str | None = f"{REDIS_URL.rstrip('/')}/{1 + (TEST_SLOT * 3 + index) % 15}"
     elif BACKEND == "sqlite":
         path = tmp_path_factory.mktemp("db") / "socialsell.db"
         database_url = f"sqlite+aiosqlite:///{path}"
