@@ -288,7 +288,8 @@ async def test_a_delivery_stored_but_never_processed_is_picked_up_by_the_tick(
     seller: ApiUser,
     settings: Settings,
 ) -> None:
-    """A worker killed between storing and processing: the row exists, no job does."""
+    """The job was lost (Redis lost the message, or the process died before it ran): the row
+    exists, no job does. test_crash.py kills a real process in the middle of processing."""
     shop = await _shop(client, sandbox, consent, seller)
     from socialsell.webhooks import service
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import signal
 import uuid
 from datetime import datetime, timedelta
 
@@ -30,6 +32,18 @@ log = structlog.get_logger(__name__)
 
 # Channel health: how often a channel's last_webhook_at is written (not on every delivery).
 _HEALTH_EVERY = timedelta(seconds=60)
+
+# Test hook: the crash test SIGKILLs a real worker in the middle of processing a delivery (its
+# messages written, not committed). A signal from outside cannot hit that moment. Honoured only
+# with SOCIALSELL_ENV=test.
+CRASH_ENV = "SOCIALSELL_TEST_WEBHOOK_CRASH_AT"
+
+
+async def _crash_point(session: AsyncSession, ingest: Ingest, name: str) -> None:
+    if ingest.settings.env == "test" and os.environ.get(CRASH_ENV) == name:
+        await session.flush()  # the writes reach the database, uncommitted
+        log.warning("webhook_crash_hook", point=name)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
@@ -121,6 +135,7 @@ async def process_delivery(
             await apply(session, ingest, channel, event)
         except TargetMissing as exc:
             waiting.append(str(exc))
+    await _crash_point(session, ingest, "after_apply")
     if parsed.unknown:
         log.warning("webhook_unknown_events", delivery_id=str(delivery.id), kinds=parsed.unknown)
     if waiting:
