@@ -15,6 +15,8 @@ from socialsell.inbox.models import ChannelSync, Contact, Conversation, InboxEve
 from socialsell.notifications.models import Notification
 from socialsell.publishing.models import MediaAsset, Post, PostItem
 from socialsell.webhooks.models import WebhookDelivery
+from socialsell.whatsapp.costs.models import WhatsAppRate
+from socialsell.whatsapp.templates.models import WhatsAppTemplate, WhatsAppTemplateSync
 
 __all__ = [
     "AccountInsight",
@@ -39,5 +41,8 @@ __all__ = [
     "UserPreferences",
     "UserSession",
     "WebhookDelivery",
+    "WhatsAppRate",
+    "WhatsAppTemplate",
+    "WhatsAppTemplateSync",
     "Workspace",
 ]
