@@ -30,6 +30,7 @@ from socialsell.notifications.api import router as notifications_api
 from socialsell.publishing.api import router as publishing_api
 from socialsell.settings import Settings
 from socialsell.webhooks.api import router as webhooks_api
+from socialsell.whatsapp.api import router as whatsapp_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbox_stream)
     app.include_router(publishing_api)
     app.include_router(analytics_api)
+    app.include_router(whatsapp_api)
     app.include_router(media_router)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -107,6 +109,7 @@ def _include_web(app: FastAPI) -> None:
     from socialsell.channels.views import router as channels_views
     from socialsell.inbox.views import router as inbox_views
     from socialsell.notifications.views import router as notifications_views
+    from socialsell.publishing.views import router as publishing_views
     from socialsell.web.views import router as web_views
 
     app.include_router(accounts_views)
@@ -115,3 +118,4 @@ def _include_web(app: FastAPI) -> None:
     app.include_router(notifications_views)
     app.include_router(web_views)
     app.include_router(inbox_views)
+    app.include_router(publishing_views)

@@ -25,6 +25,11 @@ def meta_config(settings: Settings) -> MetaConfig:
     )
 
 
+def usage_tracker() -> InMemoryUsageTracker:
+    """The process's usage readings (shared by every Meta client built here)."""
+    return _usage
+
+
 def build_meta_client(settings: Settings) -> MetaClient:
     return MetaClient(meta_config(settings), usage_tracker=_usage)
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from socialsell.channels.models import Channel
 from socialsell.db import Base, IdMixin, TimestampMixin, utcnow
 
 
@@ -59,6 +60,16 @@ class MessageKind(enum.StrEnum):
     story_reply = "story_reply"
     comment = "comment"
     unsupported = "unsupported"
+    # WhatsApp
+    sticker = "sticker"
+    location = "location"
+    contacts = "contacts"
+    interactive = "interactive"  # a button or list reply
+    button = "button"  # a template quick-reply button
+    reaction = "reaction"  # kept only when its target message is unknown
+    order = "order"
+    system = "system"
+    template = "template"
 
 
 class MessageStatus(enum.StrEnum):
@@ -119,6 +130,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     )
 
     contact: Mapped[Contact] = relationship(lazy="raise")
+    # Loaded with the conversation: the API says which platform a thread is on.
+    channel: Mapped[Channel] = relationship(lazy="raise")
 
 
 class Message(IdMixin, Base):
@@ -134,6 +147,8 @@ class Message(IdMixin, Base):
         # Search newest first: for a common word, walking this index backwards finds 25 matches
         # long before the full-text index would have listed them all.
         Index("ix_messages_workspace_sent", "workspace_id", "sent_at"),
+        # The WhatsApp cost report: a workspace's priced messages by month.
+        Index("ix_messages_workspace_priced", "workspace_id", "priced_at"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -169,6 +184,11 @@ class Message(IdMixin, Base):
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    # WhatsApp: the pricing of the first status that carried it (what Meta bills, or not).
+    pricing_category: Mapped[str | None] = mapped_column(String(32), default=None)
+    pricing_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    pricing_billable: Mapped[bool | None] = mapped_column(default=None)
+    priced_at: Mapped[datetime | None] = mapped_column(default=None)
     author_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

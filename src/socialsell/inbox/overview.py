@@ -39,7 +39,7 @@ async def contact_conversations(
     """Every conversation of one contact (its DM thread and its comment threads), newest first."""
     rows = await session.scalars(
         select(Conversation)
-        .options(joinedload(Conversation.contact))
+        .options(joinedload(Conversation.contact), joinedload(Conversation.channel))
         .where(
             Conversation.workspace_id == principal.workspace_id,
             Conversation.contact_id == contact_id,

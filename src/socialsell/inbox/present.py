@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from socialsell.channels.models import Platform
 from socialsell.core.storage import signed_url
 from socialsell.db import utcnow
-from socialsell.inbox.models import Conversation, ConversationKind, Message, MessageStatus
+from socialsell.inbox.models import (
+    Contact,
+    Conversation,
+    ConversationKind,
+    Message,
+    MessageStatus,
+)
 from socialsell.inbox.schemas import (
     ContactRead,
     ConversationRead,
@@ -21,8 +28,10 @@ HUMAN_AGENT_WINDOW = timedelta(days=7)
 
 
 def window(conversation: Conversation, settings: Settings) -> WindowRead | None:
+    """Whether a free-form reply is possible now. ``conversation.channel`` must be loaded."""
     if conversation.kind != ConversationKind.dm:
         return None
+    whatsapp = conversation.channel.platform == Platform.whatsapp
     last = conversation.last_inbound_at
     if last is None:
         return WindowRead(
@@ -33,7 +42,9 @@ def window(conversation: Conversation, settings: Settings) -> WindowRead | None:
         )
     now = utcnow()
     standard_until = last + STANDARD_WINDOW
-    human_until = last + HUMAN_AGENT_WINDOW if settings.inbox_human_agent_tag else None
+    human_until = (
+        last + HUMAN_AGENT_WINDOW if settings.inbox_human_agent_tag and not whatsapp else None
+    )
     in_standard = now <= standard_until
     in_human = human_until is not None and now <= human_until
     return WindowRead(
@@ -44,11 +55,20 @@ def window(conversation: Conversation, settings: Settings) -> WindowRead | None:
     )
 
 
+def contact_read(contact: Contact, platform: Platform) -> ContactRead:
+    read = ContactRead.model_validate(contact)
+    if platform == Platform.whatsapp:
+        read.phone = contact.external_id
+    return read
+
+
 def conversation_read(conversation: Conversation, settings: Settings) -> ConversationRead:
+    platform = conversation.channel.platform
     return ConversationRead(
         id=conversation.id,
         channel_id=conversation.channel_id,
-        contact=ContactRead.model_validate(conversation.contact),
+        channel_platform=platform,
+        contact=contact_read(conversation.contact, platform),
         kind=conversation.kind,
         media_id=conversation.media_id,
         status=conversation.status,
@@ -117,4 +137,13 @@ def preview_of(message: Message) -> str:
         "story_mention": "[mentioned you in their story]",
         "story_reply": "[replied to your story]",
         "unsupported": "[message not supported]",
+        "sticker": "[sticker]",
+        "location": "[location]",
+        "contacts": "[contact card]",
+        "interactive": "[reply]",
+        "button": "[button reply]",
+        "reaction": "[reaction]",
+        "order": "[order]",
+        "system": "[system message]",
+        "template": "[template]",
     }.get(message.kind.value, "")

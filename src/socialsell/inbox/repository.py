@@ -82,7 +82,7 @@ class InboxRepository:
     async def conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
         return await self.session.scalar(
             select(Conversation)
-            .options(joinedload(Conversation.contact))
+            .options(joinedload(Conversation.contact), joinedload(Conversation.channel))
             .where(
                 Conversation.id == conversation_id,
                 Conversation.workspace_id == self.workspace_id,
@@ -94,7 +94,7 @@ class InboxRepository:
             return {}
         rows = await self.session.scalars(
             select(Conversation)
-            .options(joinedload(Conversation.contact))
+            .options(joinedload(Conversation.contact), joinedload(Conversation.channel))
             .where(Conversation.id.in_(ids), Conversation.workspace_id == self.workspace_id)
         )
         return {c.id: c for c in rows}
@@ -104,7 +104,7 @@ class InboxRepository:
     ) -> tuple[Sequence[Conversation], str | None]:
         stmt = (
             select(Conversation)
-            .options(joinedload(Conversation.contact))
+            .options(joinedload(Conversation.contact), joinedload(Conversation.channel))
             .where(Conversation.workspace_id == self.workspace_id)
         )
         if filters.channel_id is not None:
@@ -315,7 +315,7 @@ class GlobalInbox:
         )
         conversation = await self.session.scalar(
             select(Conversation)
-            .options(joinedload(Conversation.contact))
+            .options(joinedload(Conversation.contact), joinedload(Conversation.channel))
             .where(
                 Conversation.channel_id == channel.id,
                 Conversation.contact_id == contact.id,
@@ -379,7 +379,7 @@ class GlobalInbox:
     async def conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
         return await self.session.scalar(
             select(Conversation)
-            .options(joinedload(Conversation.contact))
+            .options(joinedload(Conversation.contact), joinedload(Conversation.channel))
             .where(Conversation.id == conversation_id)
             .execution_options(populate_existing=True)
         )

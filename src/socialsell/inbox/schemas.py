@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from socialsell.channels.models import Platform
 from socialsell.inbox.models import (
     ConversationKind,
     ConversationStatus,
@@ -26,6 +27,8 @@ class ContactRead(BaseModel):
     username: str | None
     name: str | None
     profile_picture_url: str | None
+    # WhatsApp: the contact's number (its wa_id, digits with the country code); None elsewhere.
+    phone: str | None = None
 
 
 class ConversationRead(BaseModel):
@@ -33,6 +36,7 @@ class ConversationRead(BaseModel):
 
     id: uuid.UUID
     channel_id: uuid.UUID
+    channel_platform: Platform
     contact: ContactRead
     kind: ConversationKind
     media_id: str | None
@@ -47,6 +51,8 @@ class ConversationRead(BaseModel):
 
 
 class WindowRead(BaseModel):
+    # Instagram: 24 h, or 7 days with the Human Agent tag. WhatsApp: the 24 h customer service
+    # window; once it closes only templates may be sent (never a human agent tag).
     standard_until: datetime | None
     human_agent_until: datetime | None
     can_reply: bool

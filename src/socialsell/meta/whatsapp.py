@@ -108,6 +108,18 @@ class WhatsAppClient:
         body = await self._call("GET", self.phone_number_id, params={"fields": ",".join(fields)})
         return PhoneNumber.model_validate(body)
 
+    async def list_phone_numbers(
+        self, fields: Sequence[str] = PHONE_NUMBER_FIELDS
+    ) -> list[PhoneNumber]:
+        """The WABA's numbers (one page: a business has a handful)."""
+        body = await self._call(
+            "GET",
+            f"{self._require_waba()}/phone_numbers",
+            params={"fields": ",".join(fields)},
+        )
+        rows = body.get("data", []) if isinstance(body, Mapping) else []
+        return [PhoneNumber.model_validate(row) for row in rows if isinstance(row, Mapping)]
+
     async def subscribe_app(
         self, *, override_callback_uri: str | None = None, verify_token: str | None = None
     ) -> None:
