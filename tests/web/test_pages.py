@@ -11,6 +11,7 @@ SHELL_PAGES = [
     ("/", "Dashboard"),
     ("/inbox", "Inbox"),
     ("/calendar", "Calendar"),
+    ("/media", "Media"),
     ("/analytics", "Analytics"),
     ("/channels", "Channels"),
     ("/settings", "Settings"),
@@ -32,17 +33,18 @@ async def test_each_page_renders_in_the_shell_with_its_link_active(
     assert seller.name in html  # the user menu
 
 
-@pytest.mark.parametrize("path", ["/calendar"])
-async def test_unbuilt_sections_show_what_is_coming(seller: Browser, path: str) -> None:
-    html = (await seller.get(path)).text
-
-    assert 'class="empty-state"' in html
-    assert "Coming soon" in html
-
-
 @pytest.mark.parametrize(
     "path",
-    ["/", "/inbox", "/calendar", "/analytics", "/channels", "/settings", "/settings/export"],
+    [
+        "/",
+        "/inbox",
+        "/calendar",
+        "/media",
+        "/analytics",
+        "/channels",
+        "/settings",
+        "/settings/export",
+    ],
 )
 async def test_anonymous_visitors_are_sent_to_sign_in(anonymous: Browser, path: str) -> None:
     response = await anonymous.get(path)

@@ -1,5 +1,6 @@
 """The signed-in shell: the dashboard, and a designed empty state for each section that is not
-built yet (it says what is coming; it is never an error page)."""
+built yet (it says what is coming; it is never an error page). The calendar lives in
+publishing.views now."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from socialsell.analytics import views as analytics_views
 from socialsell.core.deps import SessionDep, SettingsDep
 from socialsell.web.deps import PageUser
-from socialsell.web.templating import Translator, render, request_translator
+from socialsell.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,27 +33,5 @@ async def dashboard(
     return await analytics_views.dashboard(request, viewer, session, settings)
 
 
-def _calendar(t: Translator) -> Section:
-    return Section(
-        title=t.gettext("Calendar"),
-        icon="calendar-days",
-        headline=t.gettext("Plan posts on a calendar"),
-        text=t.gettext(
-            "Soon you will drop photos and carousels on a calendar and socialsell will publish "
-            "them to Instagram at the time you chose."
-        ),
-        coming=(
-            t.gettext("Month and week views in your timezone"),
-            t.gettext("Drafts, scheduled and published posts at a glance"),
-            t.gettext("Automatic publishing with retries"),
-        ),
-    )
-
-
 async def _section(request: Request, viewer: PageUser, section: Section) -> Response:
     return render(request, "web/coming_soon.html", {"viewer": viewer, "section": section})
-
-
-@router.get("/calendar", name="web.calendar")
-async def calendar(request: Request, viewer: PageUser) -> Response:
-    return await _section(request, viewer, _calendar(request_translator(request)))
