@@ -181,14 +181,22 @@ def _react(target: Message, event: ReactionEvent) -> bool:
 
 
 def _media(event: MessageEvent) -> list[dict[str, Any]]:
-    return [
-        {
+    items = []
+    for att in event.attachments:
+        # WhatsApp names media by id (its URL is asked for, with the token, when copying).
+        wa_media_id = att.payload.get("wa_media_id")
+        item: dict[str, Any] = {
             "type": att.type,
             "source_url": att.url,
-            "status": "pending" if att.url else "none",
+            "status": "pending" if att.url or wa_media_id else "none",
         }
-        for att in event.attachments
-    ]
+        if wa_media_id:
+            item["wa_media_id"] = str(wa_media_id)
+            for name in ("mime_type", "sha256", "filename", "voice", "animated"):
+                if att.payload.get(name) is not None:
+                    item[name] = att.payload[name]
+        items.append(item)
+    return items
 
 
 async def _message(

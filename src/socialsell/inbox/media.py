@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from socialsell.core.errors import AppError
 from socialsell.core.storage import build_storage, extension_for
 from socialsell.core.urlsafety import UnsafeUrl, check_url
 from socialsell.db import utcnow
 from socialsell.inbox.ingest import publish_message
+from socialsell.inbox.models import Message
 from socialsell.inbox.repository import GlobalInbox
+from socialsell.meta import MetaError
 from socialsell.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -59,6 +63,27 @@ async def fetch(http: httpx.AsyncClient, settings: Settings, url: str) -> tuple[
     raise FetchFailed("too many redirects")
 
 
+async def fetch_whatsapp(
+    session: AsyncSession, settings: Settings, message: Message, item: dict[str, Any]
+) -> tuple[bytes, str | None]:
+    """WhatsApp media are named by id: ask Meta for a short-lived URL (valid 5 minutes), then
+    download it with the number's token. A new URL is asked for on every attempt."""
+    from socialsell.whatsapp.service import call_whatsapp
+
+    channel = await GlobalInbox(session).channel(message.channel_id)
+    if channel is None:  # pragma: no cover - the foreign key cascades
+        raise FetchFailed("the channel no longer exists")
+    media_id = str(item["wa_media_id"])
+    info = await call_whatsapp(session, settings, channel, lambda c: c.get_media(media_id))
+    declared = int(info.file_size or 0)
+    if declared > settings.media_max_bytes:
+        raise TooLarge(declared)
+    data = await call_whatsapp(session, settings, channel, lambda c: c.download_media(info.url))
+    if len(data) > settings.media_max_bytes:
+        raise TooLarge(len(data))
+    return data, info.mime_type or (str(item["mime_type"]) if item.get("mime_type") else None)
+
+
 async def copy_message_media(
     session: AsyncSession, settings: Settings, http: httpx.AsyncClient, message_id: uuid.UUID
 ) -> None:
@@ -70,10 +95,15 @@ async def copy_message_media(
     items = [dict(item) for item in message.media or []]
     retry = False
     for index, item in enumerate(items):
-        if item.get("status") != "pending" or not item.get("source_url"):
+        if item.get("status") != "pending" or not (
+            item.get("source_url") or item.get("wa_media_id")
+        ):
             continue
         try:
-            data, content_type = await fetch(http, settings, str(item["source_url"]))
+            if item.get("source_url"):
+                data, content_type = await fetch(http, settings, str(item["source_url"]))
+            else:
+                data, content_type = await fetch_whatsapp(session, settings, message, item)
         except UnsafeUrl as exc:
             item.update(status="refused", error=str(exc))
             log.warning("media_url_refused", message_id=str(message.id), reason=str(exc))
@@ -81,7 +111,7 @@ async def copy_message_media(
         except TooLarge:
             item.update(status="too_large", error=f"larger than {settings.media_max_bytes} bytes")
             continue
-        except (httpx.HTTPError, FetchFailed) as exc:
+        except (httpx.HTTPError, FetchFailed, MetaError, AppError) as exc:
             item["error"] = f"{type(exc).__name__}: {exc}"[:300]
             retry = True
             continue

@@ -95,7 +95,7 @@ def media_read(item: dict[str, object], settings: Settings) -> MediaRead:
         type=str(item.get("type") or "file"),
         status=status,
         url=url,
-        content_type=str(item["content_type"]) if item.get("content_type") else None,
+        content_type=str(item.get("content_type") or item.get("mime_type") or "") or None,
         size=size if isinstance(size, int) else None,
     )
 

@@ -25,8 +25,10 @@ from socialsell.channels.models import Channel, Platform
 from socialsell.db import utcnow
 from socialsell.inbox.ingest import Ingest, TargetMissing, apply
 from socialsell.inbox.repository import GlobalInbox
-from socialsell.webhooks import instagram
+from socialsell.webhooks import instagram, whatsapp
 from socialsell.webhooks.models import DeliveryStatus, WebhookDelivery
+from socialsell.whatsapp import ingest as whatsapp_ingest
+from socialsell.whatsapp import service as whatsapp_service
 
 log = structlog.get_logger(__name__)
 
@@ -113,28 +115,45 @@ async def process_delivery(
     delivery.attempts += 1
     try:
         payload = json.loads(delivery.body)
-        if delivery.platform != "instagram":
-            raise instagram.MalformedPayload(f"no processing for {delivery.platform} yet")
-        parsed = instagram.parse(payload)
+        parsed: instagram.Parsed | whatsapp.Parsed
+        if delivery.platform == "whatsapp":
+            parsed = whatsapp.parse(payload)
+        elif delivery.platform == "instagram":
+            parsed = instagram.parse(payload)
+        else:
+            raise instagram.MalformedPayload(f"no processing for {delivery.platform}")
     except (ValueError, UnicodeDecodeError) as exc:
         return _settle(delivery, DeliveryStatus.unprocessable, f"{type(exc).__name__}: {exc}")
 
+    platform = Platform(delivery.platform)
     channels: dict[str, Channel | None] = {}
     repo = GlobalInbox(session)
     waiting: list[str] = []
     notes = [f"unknown {kind}" for kind in parsed.unknown]
     for account_id, event in parsed.events:
         if account_id not in channels:
-            channels[account_id] = await repo.channel_by_external_id(Platform.instagram, account_id)
+            channels[account_id] = await repo.channel_by_external_id(platform, account_id)
             _mark_health(channels[account_id])
         channel = channels[account_id]
         if channel is None:
             notes.append(f"no channel for account {account_id}")
             continue
         try:
-            await apply(session, ingest, channel, event)
+            if platform == Platform.whatsapp:
+                await whatsapp_ingest.apply_event(session, ingest, channel, event)
+            else:
+                await apply(session, ingest, channel, event)  # type: ignore[arg-type]
         except TargetMissing as exc:
             waiting.append(str(exc))
+    if isinstance(parsed, whatsapp.Parsed):
+        # Template reviews and number quality are addressed to the WhatsApp Business Account.
+        for waba_id, account_event in parsed.account_events:
+            numbers = list(await whatsapp_service.numbers_of_waba(session, waba_id))
+            if not numbers:
+                notes.append(f"no number for account {waba_id}")
+            for number in numbers:
+                _mark_health(number)
+            await whatsapp_ingest.apply_account_event(session, ingest, numbers, account_event)
     await _crash_point(session, ingest, "after_apply")
     if parsed.unknown:
         log.warning("webhook_unknown_events", delivery_id=str(delivery.id), kinds=parsed.unknown)
@@ -146,7 +165,8 @@ async def process_delivery(
             delivery.note = note
             return DeliveryStatus.pending
         notes.append("gave up " + note)
-    if not parsed.events and parsed.unknown:
+    account_events = parsed.account_events if isinstance(parsed, whatsapp.Parsed) else []
+    if not parsed.events and not account_events and parsed.unknown:
         return _settle(delivery, DeliveryStatus.unprocessable, "; ".join(notes))
     return _settle(delivery, DeliveryStatus.processed, "; ".join(notes) or None)
 
