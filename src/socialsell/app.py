@@ -31,6 +31,7 @@ from socialsell.publishing.api import router as publishing_api
 from socialsell.settings import Settings
 from socialsell.webhooks.api import router as webhooks_api
 from socialsell.whatsapp.api import router as whatsapp_api
+from socialsell.whatsapp.templates.api import router as whatsapp_templates_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(publishing_api)
     app.include_router(analytics_api)
     app.include_router(whatsapp_api)
+    app.include_router(whatsapp_templates_api)
     app.include_router(media_router)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -114,6 +114,11 @@ def _page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]
         body["paging"] = {
             "cursors": {"before": cursor(start), "after": cursor(start + len(page) - 1)}
         }
+        # Graph names the next/previous page only when there is one; clients follow `next`.
+        if start + len(page) < len(items):
+            body["paging"]["next"] = f"?limit={limit}&after={cursor(start + len(page) - 1)}"
+        if start > 0:
+            body["paging"]["previous"] = f"?limit={limit}&before={cursor(start)}"
     return body
 
 

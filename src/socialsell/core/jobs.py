@@ -61,6 +61,7 @@ JOB_MODULES: list[str] = [
     "socialsell.publishing.tasks",
     "socialsell.analytics.tasks",
     "socialsell.notifications.tasks",
+    "socialsell.whatsapp.templates.tasks",
 ]
 
 CONSUMER_GROUP = "socialsell-workers"
