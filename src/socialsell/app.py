@@ -113,6 +113,7 @@ def _include_web(app: FastAPI) -> None:
     from socialsell.notifications.views import router as notifications_views
     from socialsell.publishing.views import router as publishing_views
     from socialsell.web.views import router as web_views
+    from socialsell.whatsapp.templates.views import router as whatsapp_templates_views
 
     app.include_router(accounts_views)
     app.include_router(channels_views)
@@ -120,4 +121,5 @@ def _include_web(app: FastAPI) -> None:
     app.include_router(notifications_views)
     app.include_router(web_views)
     app.include_router(inbox_views)
+    app.include_router(whatsapp_templates_views)
     app.include_router(publishing_views)
