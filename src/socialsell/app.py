@@ -30,6 +30,7 @@ from socialsell.notifications.api import router as notifications_api
 from socialsell.publishing.api import router as publishing_api
 from socialsell.settings import Settings
 from socialsell.webhooks.api import router as webhooks_api
+from socialsell.whatsapp.api import messages_router as whatsapp_messages_api
 from socialsell.whatsapp.api import router as whatsapp_api
 from socialsell.whatsapp.templates.api import router as whatsapp_templates_api
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(publishing_api)
     app.include_router(analytics_api)
     app.include_router(whatsapp_api)
+    app.include_router(whatsapp_messages_api)
     app.include_router(whatsapp_templates_api)
     app.include_router(media_router)
     _include_web(app)
@@ -113,6 +115,7 @@ def _include_web(app: FastAPI) -> None:
     from socialsell.notifications.views import router as notifications_views
     from socialsell.publishing.views import router as publishing_views
     from socialsell.web.views import router as web_views
+    from socialsell.whatsapp.templates.picker import router as whatsapp_picker_views
     from socialsell.whatsapp.templates.views import router as whatsapp_templates_views
 
     app.include_router(accounts_views)
@@ -122,4 +125,5 @@ def _include_web(app: FastAPI) -> None:
     app.include_router(web_views)
     app.include_router(inbox_views)
     app.include_router(whatsapp_templates_views)
+    app.include_router(whatsapp_picker_views)
     app.include_router(publishing_views)

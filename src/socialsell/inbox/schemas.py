@@ -16,6 +16,7 @@ from socialsell.inbox.models import (
     MessageKind,
     MessageStatus,
 )
+from socialsell.whatsapp.templates.schemas import TemplateSend
 
 
 class ContactRead(BaseModel):
@@ -93,20 +94,35 @@ class MessageRead(BaseModel):
 
 class MessageCreate(BaseModel):
     """A reply. DMs: ``text`` or ``image_key`` (an upload's key). Comments: ``text`` with
-    ``mode`` public (a reply under the comment) or private (a DM to the commenter)."""
+    ``mode`` public (a reply under the comment) or private (a DM to the commenter).
+
+    WhatsApp also takes ``media_id`` (a media asset from ``POST /api/v1/media``), ``text`` with
+    ``image_key`` or ``media_id`` as the caption, ``template`` (an approved template with its
+    values; allowed after the 24 h window closes) and ``reply_to_message_id`` to quote a
+    message of the conversation."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str | None = Field(default=None, min_length=1, max_length=2200)
+    text: str | None = Field(default=None, min_length=1, max_length=4096)
     image_key: str | None = Field(default=None, max_length=400)
+    media_id: uuid.UUID | None = None
+    template: TemplateSend | None = None
     mode: Literal["public", "private"] | None = None
     # Comments: the comment answered (an inbound message id); default the latest one.
+    # WhatsApp: the message quoted (context).
     reply_to_message_id: uuid.UUID | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> MessageCreate:
-        if (self.text is None) == (self.image_key is None):
-            raise ValueError("Give either text or image_key.")
+        attachments = [a for a in (self.image_key, self.media_id) if a is not None]
+        if self.template is not None:
+            if self.text is not None or attachments:
+                raise ValueError("A template is sent alone: no text, image_key or media_id.")
+            return self
+        if len(attachments) > 1:
+            raise ValueError("Give image_key or media_id, not both.")
+        if self.text is None and not attachments:
+            raise ValueError("Give text, image_key, media_id or template.")
         return self
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from socialsell.accounts.service import Principal
 from socialsell.channels import service as channels
 from socialsell.channels.errors import ChannelUnavailable
-from socialsell.channels.models import Channel
+from socialsell.channels.models import Channel, Platform
 from socialsell.core.crypto import SecretBox
 from socialsell.core.errors import FieldError, NotFound, ValidationFailed
 from socialsell.core.jobs import JobRuntime
@@ -62,12 +62,14 @@ from socialsell.meta import (
     TransientError,
 )
 from socialsell.settings import Settings
+from socialsell.whatsapp import send as whatsapp_send
 
 log = structlog.get_logger(__name__)
 
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # Meta's image limit for messages
 MAX_DM_TEXT_BYTES = 1000  # Meta counts UTF-8 bytes
+MAX_COMMENT_CHARS = 2200
 
 
 @dataclass
@@ -127,6 +129,8 @@ async def update_conversation(
     conversation = await get_conversation(session, principal, conversation_id)
     if data.read is not None:
         await repo.set_read(conversation.id, data.read)
+        if data.read and conversation.channel.platform == Platform.whatsapp:
+            await whatsapp_send.mark_read_on_whatsapp(session, settings, conversation)
     if data.status is not None:
         conversation.status = data.status
     if data.unassign:
@@ -243,8 +247,37 @@ async def prepare_reply(
             return existing, False
     conversation = await get_conversation(session, principal, conversation_id)
     channel = await _channel(session, conversation)
+    if channel.platform == Platform.whatsapp:
+        plan = await whatsapp_send.plan_reply(
+            session, outbox, storage, principal, conversation, channel, data
+        )
+        return await _store_pending(
+            session,
+            outbox,
+            principal,
+            conversation,
+            channel,
+            plan.kind,
+            plan.text,
+            plan.media,
+            plan.details,
+            plan.reply_to,
+            idempotency_key,
+            request_hash,
+        ), True
     # Refuses a disconnected channel or a dead token before anything is stored.
     channels.instagram_client(outbox.meta, outbox.box, channel)
+    if data.media_id is not None or data.template is not None:
+        name = "media_id" if data.media_id is not None else "template"
+        raise ValidationFailed(
+            "Media files and templates are sent on WhatsApp only.",
+            errors=[FieldError(name, "Only for WhatsApp conversations.")],
+        )
+    if data.text is not None and data.image_key is not None:
+        raise ValidationFailed(
+            "Instagram sends a photo without a caption.",
+            errors=[FieldError("text", "Send the text and the photo separately.")],
+        )
 
     details: dict[str, Any] = {}
     reply_to: str | None = None
@@ -285,6 +318,11 @@ async def prepare_reply(
                 raise PrivateReplyNotAllowed(
                     "A private reply was already sent for this comment; Instagram allows one."
                 )
+        if data.text is not None and len(data.text) > MAX_COMMENT_CHARS:
+            raise ValidationFailed(
+                "Instagram comments are limited to 2200 characters.",
+                errors=[FieldError("text", "At most 2200 characters.")],
+            )
         details["mode"] = mode
         reply_to = target.external_id
         kind = MessageKind.comment if mode == "public" else MessageKind.text
@@ -302,6 +340,37 @@ async def prepare_reply(
             }
         ]
 
+    message = await _store_pending(
+        session,
+        outbox,
+        principal,
+        conversation,
+        channel,
+        kind,
+        data.text,
+        media,
+        details,
+        reply_to,
+        idempotency_key,
+        request_hash,
+    )
+    return message, True
+
+
+async def _store_pending(
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    conversation: Conversation,
+    channel: Channel,
+    kind: MessageKind,
+    text: str | None,
+    media: list[dict[str, Any]],
+    details: dict[str, Any],
+    reply_to: str | None,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> Message:
     now = utcnow()
     message = Message(
         workspace_id=principal.workspace_id,
@@ -310,8 +379,8 @@ async def prepare_reply(
         direction=Direction.outbound,
         kind=kind,
         status=MessageStatus.pending,
-        text=data.text,
-        search_text=fold(data.text),
+        text=text,
+        search_text=fold(text),
         media=media,
         details=details,
         reactions=[],
@@ -328,7 +397,7 @@ async def prepare_reply(
         conversation.id, at=now, preview=preview_of(message), inbound=False, unread_increment=0
     )
     await publish_message(session, outbox.settings, message, created=True)
-    return message, True
+    return message
 
 
 def _window_message(settings: Settings) -> str:
@@ -389,6 +458,8 @@ async def deliver(session: AsyncSession, outbox: Outbox, message_id: uuid.UUID) 
     conversation = await repo.conversation(message.conversation_id)
     assert conversation is not None  # noqa: S101 - foreign key
     channel = await _channel(session, conversation)
+    if channel.platform == Platform.whatsapp:
+        return await whatsapp_send.deliver(session, outbox, message, conversation, channel)
     recipient = conversation.contact.external_id
     text = message.text or ""
     mode = (message.details or {}).get("mode")

@@ -1,4 +1,4 @@
-"""JSON API: the workspace's WhatsApp numbers (connect, list, read, sync)."""
+"""JSON API: the workspace's WhatsApp numbers (connect, list, read, sync) and reactions."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import uuid
 
 from fastapi import APIRouter
 
+from socialsell.channels.deps import MetaDep, SecretBoxDep
 from socialsell.channels.schemas import ChannelRead
 from socialsell.channels.service import channel_read
 from socialsell.core.constants import API_PREFIX
 from socialsell.core.deps import CurrentPrincipal, SessionDep, SettingsDep
 from socialsell.core.pagination import Page
-from socialsell.whatsapp import service
-from socialsell.whatsapp.schemas import WhatsAppConnect
+from socialsell.inbox.present import message_read
+from socialsell.inbox.schemas import MessageRead
+from socialsell.inbox.service import Outbox
+from socialsell.whatsapp import send, service
+from socialsell.whatsapp.schemas import ReactionCreate, WhatsAppConnect
 
 router = APIRouter(prefix=f"{API_PREFIX}/whatsapp/numbers", tags=["whatsapp"])
 
@@ -49,3 +53,25 @@ async def sync_number(
 ) -> ChannelRead:
     """Read the number from Meta again and repair the webhook subscription."""
     return channel_read(await service.sync_number(session, principal, settings, channel_id))
+
+
+messages_router = APIRouter(prefix=API_PREFIX, tags=["whatsapp"])
+
+
+@messages_router.post("/messages/{message_id}/reactions", response_model=MessageRead)
+async def react_to_message(
+    message_id: uuid.UUID,
+    data: ReactionCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    meta: MetaDep,
+    box: SecretBoxDep,
+) -> MessageRead:
+    """React to a message of a WhatsApp conversation with an emoji (an empty `emoji` removes
+    the business's reaction). Like a text, only within 24 hours of the customer's last message
+    (409 `whatsapp_window_closed` otherwise, before WhatsApp is called)."""
+    message = await send.react(
+        session, Outbox(meta, box, settings), principal, message_id, data.emoji
+    )
+    return message_read(message, settings)
