@@ -103,6 +103,19 @@
   }
   window.SocialsellCalendar = { reload: reloadGrid };
 
+  // Instagram tells the permalink a moment after publishing: look again a few times.
+  var pendingTries = 0;
+  function followPermalinks() {
+    if (!grid().querySelector("[data-permalink-pending]") || pendingTries >= 5) {
+      pendingTries = 0;
+      return;
+    }
+    pendingTries += 1;
+    window.setTimeout(function () {
+      reloadGrid().then(followPermalinks);
+    }, 1500 * pendingTries);
+  }
+
   function postsById() {
     var node = document.getElementById("calendar-posts");
     var list = node ? JSON.parse(node.textContent || "[]") : [];
@@ -236,6 +249,14 @@
     }
   });
 
+  root.addEventListener("keydown", function (event) {
+    var face = event.target.closest && event.target.closest("[data-chip-edit]");
+    if (face && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      face.click();
+    }
+  });
+
   document.addEventListener("composer:saved", function () {
     reloadGrid();
   });
@@ -280,7 +301,7 @@
     });
     source.addEventListener("post.published", function () {
       toast("success", text("published"));
-      reloadGrid();
+      reloadGrid().then(followPermalinks);
     });
     source.addEventListener("post.failed", function (event) {
       var data = {};
