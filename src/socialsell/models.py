@@ -8,7 +8,14 @@ from socialsell.accounts.models import (
     UserSession,
     Workspace,
 )
-from socialsell.analytics.models import AccountInsight, AnalyticsMedia, MediaInsight, RefreshState
+from socialsell.analytics.models import (
+    AccountInsight,
+    AnalyticsMedia,
+    ChannelFollowers,
+    DailyRollup,
+    MediaInsight,
+    RefreshState,
+)
 from socialsell.channels.models import Channel, OAuthState
 from socialsell.core.models import SchedulerLease
 from socialsell.inbox.models import ChannelSync, Contact, Conversation, InboxEvent, Message
@@ -22,9 +29,11 @@ __all__ = [
     "AccountInsight",
     "AnalyticsMedia",
     "Channel",
+    "ChannelFollowers",
     "ChannelSync",
     "Contact",
     "Conversation",
+    "DailyRollup",
     "InboxEvent",
     "MediaAsset",
     "MediaInsight",

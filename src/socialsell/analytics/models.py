@@ -36,6 +36,45 @@ class AccountInsight(Base):
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DailyRollup(Base):
+    """A workspace's daily total of one metric over its channels, kept by every write of
+    account points (see ``repository.upsert_account_points``) so that the overview of every
+    channel reads a row per metric and day instead of summing a row per channel.
+
+    ``value`` is the sum of the channels' known numbers (NULL when none had one: missing stays
+    missing, never 0), ``known`` how many channels had one, ``missing_reason`` one reason among
+    those that had none. Two pseudo-metrics hold the engagement pair: interactions and reach
+    summed over the channels that have both that day (``known`` counts those channels).
+    """
+
+    __tablename__ = "analytics_daily_rollups"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float, default=None)
+    known: Mapped[int] = mapped_column(default=0)
+    missing_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ChannelFollowers(Base):
+    """A channel's followers on a day as the overview defines them (walked back from its latest
+    reading; see ``analytics.followers``), rewritten whenever its follower points change. Only
+    known days have a row. The rollup's ``followers.walked`` rows sum them per day."""
+
+    __tablename__ = "analytics_channel_followers"
+    __table_args__ = (Index("ix_analytics_channel_followers_ws_day", "workspace_id", "day"),)
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    value: Mapped[float] = mapped_column(Float)
+
+
 class AnalyticsMedia(IdMixin, Base):
     """A post of a channel as Instagram lists it (ours or not: insights cover every post)."""
 

@@ -9,17 +9,32 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from socialsell.accounts.models import Workspace
-from socialsell.analytics.models import AccountInsight, AnalyticsMedia, MediaInsight, RefreshState
+from socialsell.analytics.followers import FOLLOWERS, NEW_FOLLOWERS, channel_followers
+from socialsell.analytics.models import (
+    AccountInsight,
+    AnalyticsMedia,
+    ChannelFollowers,
+    DailyRollup,
+    MediaInsight,
+    RefreshState,
+)
 from socialsell.channels.models import Channel, ChannelStatus, Platform
 from socialsell.settings import ConfigurationError
 
 # Rows per INSERT: well under SQLite's bound-parameter limit (7 columns each).
 UPSERT_CHUNK = 500
+# The rollup's engagement pair: interactions and reach summed over the channels that have both
+# on a day (names no Meta metric has).
+PAIR_INTERACTIONS = "engagement.total_interactions"
+PAIR_REACH = "engagement.reach"
+# The rollup's followers: the channels' walked followers (ChannelFollowers) summed per day;
+# ``known`` says how many channels had a number.
+FOLLOWERS_WALKED = "followers.walked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,9 @@ async def _upsert_points(
 async def upsert_account_points(
     session: AsyncSession, channel: Channel, points: Iterable[Point], fetched_at: datetime
 ) -> None:
+    """Store a channel's points, then bring the workspace's rollup (and the channel's walked
+    followers) up to date for the days they cover, in the same transaction."""
+    points = list(points)
     rows = [
         {
             "channel_id": channel.id,
@@ -91,6 +109,158 @@ async def upsert_account_points(
         for p in points
     ]
     await _upsert_points(session, AccountInsight, "channel_id", rows)
+    days = [p.day for p in points]
+    if days:
+        await refresh_rollup(session, channel.workspace_id, min(days), max(days))
+    if any(p.metric in (FOLLOWERS, NEW_FOLLOWERS) for p in points):
+        await refresh_channel_followers(session, channel.id, channel.workspace_id)
+
+
+def _rollup_lock_key(workspace_id: uuid.UUID) -> int:
+    # A signed 64-bit advisory lock key per workspace.
+    return int.from_bytes(workspace_id.bytes[:8], "big", signed=True) ^ 0x0A7A1C5
+
+
+async def _lock_rollup(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _rollup_lock_key(workspace_id)}
+        )
+
+
+async def refresh_channel_followers(
+    session: AsyncSession, channel_id: uuid.UUID, workspace_id: uuid.UUID
+) -> None:
+    """Rewrite a channel's walked followers where they changed, and the rollup's daily sums of
+    those days. A new latest reading can change the walk far back (it restarts from there), so
+    the whole series is recomputed; usually only the newest days differ."""
+    stored = await session.execute(
+        select(_ai.metric, _ai.day, _ai.value).where(
+            _ai.channel_id == channel_id,
+            _ai.metric.in_((FOLLOWERS, NEW_FOLLOWERS)),
+            _ai.value.is_not(None),
+        )
+    )
+    snapshots: dict[date, float] = {}
+    gains: dict[date, float] = {}
+    for metric, day, value in stored:
+        (snapshots if metric == FOLLOWERS else gains)[day] = float(value)
+    new = channel_followers(snapshots, gains)
+    cf = ChannelFollowers.__table__.c
+    old = {
+        day: value
+        for day, value in await session.execute(
+            select(cf.day, cf.value).where(cf.channel_id == channel_id)
+        )
+    }
+    changed = [d for d in old.keys() | new.keys() if old.get(d) != new.get(d)]
+    if not changed:
+        return
+    first, last = min(changed), max(changed)
+    await session.execute(
+        delete(ChannelFollowers).where(cf.channel_id == channel_id, cf.day >= first, cf.day <= last)
+    )
+    rows = [
+        {"channel_id": channel_id, "workspace_id": workspace_id, "day": d, "value": v}
+        for d, v in new.items()
+        if first <= d <= last
+    ]
+    for start in range(0, len(rows), UPSERT_CHUNK):
+        await session.execute(insert(ChannelFollowers), rows[start : start + UPSERT_CHUNK])
+    await _lock_rollup(session, workspace_id)
+    r = DailyRollup.__table__.c
+    await session.execute(
+        delete(DailyRollup).where(
+            r.workspace_id == workspace_id,
+            r.metric == FOLLOWERS_WALKED,
+            r.day >= first,
+            r.day <= last,
+        )
+    )
+    sums = (
+        select(
+            cf.workspace_id,
+            literal(FOLLOWERS_WALKED, DailyRollup.metric.type),
+            cf.day,
+            func.sum(cf.value),
+            func.count(cf.value),
+            literal(None, DailyRollup.missing_reason.type),
+        )
+        .where(cf.workspace_id == workspace_id, cf.day >= first, cf.day <= last)
+        .group_by(cf.workspace_id, cf.day)
+    )
+    await session.execute(
+        insert(DailyRollup).from_select(
+            ["workspace_id", "metric", "day", "value", "known", "missing_reason"], sums
+        )
+    )
+
+
+async def refresh_rollup(
+    session: AsyncSession, workspace_id: uuid.UUID, first: date, last: date
+) -> None:
+    """Recompute the workspace's rollup rows of the days ``first`` to ``last`` from the stored
+    points of all its channels (so a re-run writes the same rows).
+
+    Two refreshes of one workspace's channels may run at once: each recomputes under a
+    per-workspace lock held to its commit, and (read committed) sees what the one before it
+    committed, so the last writer of a day leaves that day's complete total. SQLite has one
+    writer at a time anyway."""
+    await _lock_rollup(session, workspace_id)
+    r = DailyRollup.__table__.c
+    await session.execute(
+        delete(DailyRollup).where(
+            r.workspace_id == workspace_id,
+            r.day >= first,
+            r.day <= last,
+            r.metric != FOLLOWERS_WALKED,
+        )
+    )
+    columns = ["workspace_id", "metric", "day", "value", "known", "missing_reason"]
+    sums = (
+        select(
+            _ai.workspace_id,
+            _ai.metric,
+            _ai.day,
+            func.sum(_ai.value),
+            func.count(_ai.value),
+            func.min(_ai.missing_reason),
+        )
+        .where(_ai.workspace_id == workspace_id, _ai.day >= first, _ai.day <= last)
+        .group_by(_ai.workspace_id, _ai.metric, _ai.day)
+    )
+    await session.execute(insert(DailyRollup).from_select(columns, sums))
+    reach = AccountInsight.__table__.alias("reach")
+    ti = AccountInsight.__table__.alias("ti")
+    for name, summed in ((PAIR_INTERACTIONS, ti.c.value), (PAIR_REACH, reach.c.value)):
+        pairs = (
+            select(
+                reach.c.workspace_id,
+                literal(name, DailyRollup.metric.type),
+                reach.c.day,
+                func.sum(summed),
+                func.count(),
+                literal(None, DailyRollup.missing_reason.type),
+            )
+            .join(
+                ti,
+                and_(
+                    ti.c.channel_id == reach.c.channel_id,
+                    ti.c.day == reach.c.day,
+                    ti.c.metric == "total_interactions",
+                ),
+            )
+            .where(
+                reach.c.workspace_id == workspace_id,
+                reach.c.metric == "reach",
+                reach.c.day >= first,
+                reach.c.day <= last,
+                reach.c.value.is_not(None),
+                ti.c.value.is_not(None),
+            )
+            .group_by(reach.c.workspace_id, reach.c.day)
+        )
+        await session.execute(insert(DailyRollup).from_select(columns, pairs))
 
 
 async def upsert_media_points(
@@ -308,6 +478,57 @@ async def daily_sums(
     return [tuple(r) for r in await session.execute(stmt)]
 
 
+async def rollup_sums(
+    session: AsyncSession, workspace_id: uuid.UUID, start: date, end: date, metrics: Sequence[str]
+) -> list[tuple[str, date, float | None, int, str | None]]:
+    """:func:`daily_sums` over every channel of the workspace, read from the rollup."""
+    r = DailyRollup.__table__.c
+    stmt = select(r.metric, r.day, r.value, r.known, r.missing_reason).where(
+        r.workspace_id == workspace_id, r.metric.in_(metrics), r.day >= start, r.day <= end
+    )
+    return [tuple(row) for row in await session.execute(stmt)]
+
+
+async def rollup_pairs(
+    session: AsyncSession, workspace_id: uuid.UUID, start: date, end: date
+) -> list[tuple[date, float, float]]:
+    """:func:`engagement_pairs` over every channel of the workspace, read from the rollup."""
+    r = DailyRollup.__table__.c
+    rows = await session.execute(
+        select(r.metric, r.day, r.value).where(
+            r.workspace_id == workspace_id,
+            r.metric.in_((PAIR_INTERACTIONS, PAIR_REACH)),
+            r.day >= start,
+            r.day <= end,
+            r.known > 0,
+        )
+    )
+    got: dict[date, dict[str, float]] = {}
+    for metric, day, value in rows:
+        got.setdefault(day, {})[metric] = float(value)
+    return [
+        (day, v[PAIR_INTERACTIONS], v[PAIR_REACH])
+        for day, v in got.items()
+        if PAIR_INTERACTIONS in v and PAIR_REACH in v
+    ]
+
+
+async def rollup_followers(
+    session: AsyncSession, workspace_id: uuid.UUID, start: date, end: date
+) -> dict[date, tuple[float, int]]:
+    """Per day: the channels' walked followers summed, and how many channels had a number."""
+    r = DailyRollup.__table__.c
+    rows = await session.execute(
+        select(r.day, r.value, r.known).where(
+            r.workspace_id == workspace_id,
+            r.metric == FOLLOWERS_WALKED,
+            r.day >= start,
+            r.day <= end,
+        )
+    )
+    return {day: (float(value or 0), int(known)) for day, value, known in rows}
+
+
 async def engagement_pairs(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -406,30 +627,33 @@ async def latest_account_values(
     on_or_before: date,
     channel_ids: Sequence[uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, tuple[date, float]]:
-    """Each channel's last known value of ``metric`` on or before a day (e.g. followers)."""
-    last = (
-        select(AccountInsight.channel_id, func.max(AccountInsight.day).label("day"))
+    """Each channel's last known value of ``metric`` on or before a day (e.g. followers).
+
+    Per channel, the latest day is found on the primary key (channel, metric, day) from the
+    end: a few index pages per channel, however long the history."""
+    ai = AccountInsight.__table__.alias("ai")
+    latest = (
+        select(func.max(ai.c.day))
         .where(
-            AccountInsight.workspace_id == workspace_id,
-            AccountInsight.metric == metric,
-            AccountInsight.day <= on_or_before,
-            AccountInsight.value.is_not(None),
+            ai.c.channel_id == Channel.id,
+            ai.c.metric == metric,
+            ai.c.day <= on_or_before,
+            ai.c.value.is_not(None),
         )
-        .group_by(AccountInsight.channel_id)
+        .correlate(Channel)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Channel.id, _ai.day, _ai.value)
+        .join(
+            AccountInsight.__table__,
+            and_(_ai.channel_id == Channel.id, _ai.metric == metric, _ai.day == latest),
+        )
+        .where(Channel.workspace_id == workspace_id)
     )
     if channel_ids is not None:
-        last = last.where(AccountInsight.channel_id.in_(channel_ids))
-    sub = last.subquery()
-    rows = await session.execute(
-        select(AccountInsight.channel_id, AccountInsight.day, AccountInsight.value).join(
-            sub,
-            and_(
-                AccountInsight.channel_id == sub.c.channel_id,
-                AccountInsight.day == sub.c.day,
-                AccountInsight.metric == metric,
-            ),
-        )
-    )
+        stmt = stmt.where(Channel.id.in_(channel_ids))
+    rows = await session.execute(stmt)
     return {cid: (day, float(value)) for cid, day, value in rows if value is not None}
 
 
@@ -469,11 +693,14 @@ async def media_with_latest(
     if not media:
         return []
     ids = [m.id for m in media]
-    last = (
-        select(MediaInsight.media_id, MediaInsight.metric, func.max(MediaInsight.day).label("day"))
-        .where(MediaInsight.media_id.in_(ids))
-        .group_by(MediaInsight.media_id, MediaInsight.metric)
-        .subquery()
+    # Each (post, metric)'s latest day, looked up on the primary key per row: a grouped join
+    # misestimates and scans the whole table.
+    mi = MediaInsight.__table__.alias("mi")
+    latest = (
+        select(func.max(mi.c.day))
+        .where(mi.c.media_id == MediaInsight.media_id, mi.c.metric == MediaInsight.metric)
+        .correlate(MediaInsight)
+        .scalar_subquery()
     )
     rows = await session.execute(
         select(
@@ -481,14 +708,7 @@ async def media_with_latest(
             MediaInsight.metric,
             MediaInsight.value,
             MediaInsight.missing_reason,
-        ).join(
-            last,
-            and_(
-                MediaInsight.media_id == last.c.media_id,
-                MediaInsight.metric == last.c.metric,
-                MediaInsight.day == last.c.day,
-            ),
-        )
+        ).where(MediaInsight.media_id.in_(ids), MediaInsight.day == latest)
     )
     values: dict[uuid.UUID, dict[str, float | None]] = {i: {} for i in ids}
     reasons: dict[uuid.UUID, dict[str, str]] = {i: {} for i in ids}

@@ -31,6 +31,7 @@ from socialsell import db
 from socialsell.accounts.service import Principal
 from socialsell.analytics import repository
 from socialsell.analytics.cache import Cache
+from socialsell.analytics.followers import follower_series
 from socialsell.analytics.models import AnalyticsMedia
 from socialsell.analytics.repository import DailyRow, MediaValues, Point
 from socialsell.analytics.schemas import (
@@ -548,33 +549,6 @@ def engagement_rate(rows: Sequence[DailyRow]) -> float | None:
     return _rate(sum(ti[k] for k in both), sum(reach[k] for k in both))
 
 
-def follower_series(
-    days: Sequence[date],
-    snapshots: dict[date, float],
-    gains: dict[date, float],
-) -> list[float | None]:
-    """One channel's followers per day (see the module docstring). ``snapshots`` are profile
-    readings; ``gains`` Meta's new followers per day."""
-    if not snapshots:
-        return [None] * len(days)
-    anchor_day = max(snapshots)
-    known: dict[date, float] = dict(snapshots)
-    # Walk back from the latest reading; the reading's own day counts as 0 new followers so far
-    # (Meta never serves today's number).
-    value = snapshots[anchor_day]
-    day = anchor_day
-    earliest = min(days) if days else anchor_day
-    while day > earliest:
-        gained = gains.get(day)
-        if gained is None and day != anchor_day:
-            break
-        value -= gained or 0
-        day -= timedelta(days=1)
-        known.setdefault(day, value)
-        value = known[day]
-    return [known.get(d) for d in days]
-
-
 def post_read(mv: MediaValues) -> PostRead:
     m = mv.media
     ti, reach = mv.values.get("total_interactions"), mv.values.get("reach")
@@ -625,29 +599,36 @@ def _summary(
     )
 
 
-async def _compute_overview(
+async def compute_overview(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     rng: DateRange,
     channel_id: uuid.UUID | None,
     sort: str,
     top: int,
+    *,
+    from_rollup: bool | None = None,
 ) -> Overview:
+    """The overview, uncached. Without a channel filter the daily sums and the engagement pairs
+    come from the workspace's rollup (a row per metric and day) unless ``from_rollup`` is
+    False; with one, from the channel's own rows. Both give the same figures."""
+    if from_rollup is None:
+        from_rollup = channel_id is None
     chans = await repository.workspace_channels(session, workspace_id, channel_id)
     ids = [c.id for c in chans]
     scope = ids if channel_id else None
     prev = rng.previous
     days = rng.each()
-    sums = (
-        await repository.daily_sums(session, workspace_id, prev.start, rng.end, SUMMED, scope)
-        if ids
-        else []
-    )
-    pairs = (
-        await repository.engagement_pairs(session, workspace_id, prev.start, rng.end, scope)
-        if ids
-        else []
-    )
+    sums: list[tuple[str, date, float | None, int, str | None]] = []
+    pairs: list[tuple[date, float, float]] = []
+    if ids and from_rollup and channel_id is None:
+        sums = await repository.rollup_sums(session, workspace_id, prev.start, rng.end, SUMMED)
+        pairs = await repository.rollup_pairs(session, workspace_id, prev.start, rng.end)
+    elif ids:
+        sums = await repository.daily_sums(
+            session, workspace_id, prev.start, rng.end, SUMMED, scope
+        )
+        pairs = await repository.engagement_pairs(session, workspace_id, prev.start, rng.end, scope)
     snapshots = (
         await repository.latest_account_values(session, workspace_id, FOLLOWERS, date.max, scope)
         if ids
@@ -655,8 +636,12 @@ async def _compute_overview(
     )
     # Followers walk back from each channel's latest reading (which may lie after the range).
     anchor = max((d for d, _ in snapshots.values()), default=rng.end)
-    follower_rows = (
-        await repository.known_values(
+    walked: dict[date, tuple[float, int]] | None = None
+    follower_rows: list[tuple[uuid.UUID, str, date, float]] = []
+    if ids and from_rollup and channel_id is None:
+        walked = await repository.rollup_followers(session, workspace_id, prev.start, rng.end)
+    elif ids:
+        follower_rows = await repository.known_values(
             session,
             workspace_id,
             prev.start,
@@ -664,9 +649,6 @@ async def _compute_overview(
             (NEW_FOLLOWERS, FOLLOWERS),
             scope,
         )
-        if ids
-        else []
-    )
 
     by_day: dict[str, dict[date, float]] = defaultdict(dict)
     totals_now: dict[str, float] = defaultdict(float)
@@ -726,17 +708,26 @@ async def _compute_overview(
     per_channel: list[list[float | None]] = []
     current_followers: float | None = None
     for cid in ids:
-        snaps = snaps_of[cid]
         if cid in snapshots:
-            snaps.setdefault(*snapshots[cid])
             current_followers = (current_followers or 0) + snapshots[cid][1]
-        per_channel.append(follower_series(full_days, snaps, gains_of[cid])[: len(span)])
-    followers_span: list[float | None] = [
-        None
-        if not per_channel or any(v[i] is None for v in per_channel)
-        else sum(v[i] or 0 for v in per_channel)
-        for i in range(len(span))
-    ]
+        if walked is None:
+            snaps = snaps_of[cid]
+            if cid in snapshots:
+                snaps.setdefault(*snapshots[cid])
+            per_channel.append(follower_series(full_days, snaps, gains_of[cid])[: len(span)])
+    followers_span: list[float | None]
+    if walked is not None:
+        # The rollup holds the same walk per channel, summed: known when every channel was.
+        followers_span = [
+            walked[d][0] if d in walked and walked[d][1] == len(ids) else None for d in span
+        ]
+    else:
+        followers_span = [
+            None
+            if not per_channel or any(v[i] is None for v in per_channel)
+            else sum(v[i] or 0 for v in per_channel)
+            for i in range(len(span))
+        ]
     offset = prev.days
     followers_cur = followers_span[offset:]
     followers_prev = followers_span[:offset]
@@ -819,7 +810,7 @@ async def overview(
     cached = await cache.get(principal.workspace_id, key)
     if cached is not None:
         return Overview.model_validate(cached)
-    result = await _compute_overview(session, principal.workspace_id, rng, channel_id, sort, top)
+    result = await compute_overview(session, principal.workspace_id, rng, channel_id, sort, top)
     await cache.set(principal.workspace_id, key, result.model_dump(mode="json"))
     return result
 
