@@ -1,5 +1,6 @@
 """HTML pages of the channels domain: the Channels page with a card and a health panel per
-account, the Instagram connect flow (start, OAuth callback) and the card's actions.
+account, the Instagram connect flow (start, OAuth callback), the WhatsApp number form and the
+cards' actions.
 
 Thin routes over the same service calls as channels.api. Every way a connection can fail ends
 on the Channels page with the service's message, in the person's language, in an alert box at
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,18 +20,19 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
 
 from socialsell.channels import service
 from socialsell.channels.deps import MetaDep, SecretBoxDep
 from socialsell.channels.errors import ConnectMetaError, ConnectMissingScope
-from socialsell.channels.models import ChannelStatus
+from socialsell.channels.models import ChannelStatus, Platform
 from socialsell.channels.schemas import ChannelRead, ChannelUpdate
 from socialsell.core.deps import CsrfProtected, SessionDep, SettingsDep
 from socialsell.core.errors import AppError
 from socialsell.db import utcnow
 from socialsell.web import flash
 from socialsell.web.deps import PageUser, Viewer
-from socialsell.web.forms import parse_form
+from socialsell.web.forms import FORM_ERROR, app_error_messages, form_values, parse_form
 from socialsell.web.templating import (
     ToastLevel,
     Translator,
@@ -41,6 +43,9 @@ from socialsell.web.templating import (
     request_translator,
     url_path,
 )
+from socialsell.whatsapp import service as whatsapp
+from socialsell.whatsapp.schemas import WhatsAppConnect
+from socialsell.whatsapp.templates.models import WhatsAppTemplate, WhatsAppTemplateSync
 
 router = APIRouter(include_in_schema=False)
 
@@ -231,6 +236,133 @@ def present(channel: ChannelRead, viewer: Viewer, t: Translator, now: datetime) 
     )
 
 
+# ---------------------------------------------------------------------------- WhatsApp numbers
+
+QUALITY = {  # Meta's quality rating of a number: its level on the card, and what it means
+    "GREEN": ("success", N_("High"), N_("Customers rarely block or report this number.")),
+    "YELLOW": (
+        "warning",
+        N_("Medium"),
+        N_("Customers block or report some messages; send only what they asked for."),
+    ),
+    "RED": (
+        "danger",
+        N_("Low"),
+        N_("Meta may lower this number's messaging limit: send fewer, wanted messages."),
+    ),
+}
+LIMITS = {  # business-initiated conversations with distinct customers per rolling 24 h
+    "TIER_50": 50,
+    "TIER_250": 250,
+    "TIER_1K": 1_000,
+    "TIER_2K": 2_000,
+    "TIER_10K": 10_000,
+    "TIER_100K": 100_000,
+}
+TEMPLATE_STATUSES = (  # the order the card lists them in
+    ("APPROVED", N_("Approved"), "success"),
+    ("PENDING", N_("In review"), "info"),
+    ("REJECTED", N_("Rejected"), "danger"),
+    ("PAUSED", N_("Paused"), "warning"),
+    ("DISABLED", N_("Disabled"), "neutral"),
+)
+CONNECT_FIELDS = ("waba_id", "phone_number_id", "access_token")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateCount:
+    status: str
+    label: str
+    level: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppCard:
+    channel: ChannelRead
+    status_label: str
+    status_level: str
+    status_reason: str | None
+    usable: bool
+    display_number: str
+    verified_name: str
+    waba_id: str
+    quality: str  # GREEN | YELLOW | RED | NA
+    quality_label: str
+    quality_level: str  # success | warning | danger | none
+    quality_hint: str
+    limit_text: str
+    last_webhook: Moment | None
+    last_api_call: Moment | None
+    templates: list[TemplateCount]
+    templates_known: bool  # False until the templates were read once
+    connected: Moment
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.channel.id
+
+
+def _detail(channel: ChannelRead, key: str) -> str:
+    value = channel.details.get(key)
+    return str(value) if value not in (None, "") else ""
+
+
+def messaging_limit(tier: str, t: Translator) -> str:
+    if tier == "TIER_UNLIMITED":
+        return t.gettext("Unlimited customers a day")
+    count = LIMITS.get(tier)
+    if count is None:
+        return t.gettext("Not reported yet")
+    return t.gettext(
+        "%(count)s customers a day",
+        count=format_decimal(count, locale=t.language),
+    )
+
+
+def present_whatsapp(
+    channel: ChannelRead,
+    viewer: Viewer,
+    t: Translator,
+    now: datetime,
+    templates: Mapping[str, int] | None,
+) -> WhatsAppCard:
+    status_label, status_level = _status(channel.status, t)
+    quality = _detail(channel, "quality_rating").upper() or "NA"
+    level, label, hint = QUALITY.get(
+        quality, ("none", N_("Not rated yet"), N_("Meta rates a number after it sends messages."))
+    )
+    tier = _detail(channel, "messaging_limit_tier") or _detail(
+        channel, "whatsapp_business_manager_messaging_limit"
+    )
+    counts = [
+        TemplateCount(status=s, label=t.gettext(name), level=lvl, count=templates.get(s, 0))
+        for s, name, lvl in TEMPLATE_STATUSES
+        if templates and templates.get(s)
+    ]
+    return WhatsAppCard(
+        channel=channel,
+        status_label=status_label,
+        status_level=status_level,
+        status_reason=t.gettext(channel.status_reason) if channel.status_reason else None,
+        usable=channel.status == ChannelStatus.active,
+        display_number=_detail(channel, "display_phone_number") or channel.external_id,
+        verified_name=_detail(channel, "verified_name") or channel.name,
+        waba_id=_detail(channel, "waba_id"),
+        quality=quality,
+        quality_label=t.gettext(label),
+        quality_level=level,
+        quality_hint=t.gettext(hint),
+        limit_text=messaging_limit(tier, t),
+        last_webhook=_moment(channel.last_webhook_at, now, viewer, t),
+        last_api_call=_moment(channel.last_api_success_at, now, viewer, t),
+        templates=counts,
+        templates_known=templates is not None,
+        connected=_moment(channel.connected_at, now, viewer, t)
+        or Moment(iso="", relative="", absolute=""),
+    )
+
+
 def connect_error_message(exc: AppError, t: Translator) -> str:
     """The service's message in the person's language. Two messages carry details: the missing
     permissions (named with what each is for) and Meta's own words (kept as Meta wrote them)."""
@@ -267,10 +399,56 @@ def redirect_uri(request: Request, base_url: str) -> str:
     return f"{base_url.rstrip('/')}{request.app.url_path_for('channels.instagram_callback')}"
 
 
-async def _cards(session: SessionDep, viewer: Viewer, t: Translator) -> list[ChannelCard]:
+async def _cards(
+    session: SessionDep, viewer: Viewer, t: Translator
+) -> tuple[list[ChannelCard], list[WhatsAppCard]]:
+    """Instagram accounts' cards and WhatsApp numbers' cards."""
     now = utcnow()
-    channels = await service.all_channels(session, viewer.principal)
-    return [present(service.channel_read(c), viewer, t, now) for c in _ordered(channels)]
+    channels = _ordered(await service.all_channels(session, viewer.principal))
+    numbers = [c for c in channels if c.platform == Platform.whatsapp]
+    counts = await template_counts(session, viewer, [c.id for c in numbers])
+    return (
+        [
+            present(service.channel_read(c), viewer, t, now)
+            for c in channels
+            if c.platform == Platform.instagram
+        ],
+        [
+            present_whatsapp(service.channel_read(c), viewer, t, now, counts.get(c.id))
+            for c in numbers
+        ],
+    )
+
+
+async def template_counts(
+    session: SessionDep, viewer: Viewer, channel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Templates per number and status. A number missing from the answer was never synced
+    (its card says so rather than "0 approved")."""
+    if not channel_ids:
+        return {}
+    workspace = viewer.principal.workspace_id
+    rows = await session.execute(
+        select(WhatsAppTemplate.channel_id, WhatsAppTemplate.status, func.count())
+        .where(
+            WhatsAppTemplate.workspace_id == workspace,
+            WhatsAppTemplate.channel_id.in_(channel_ids),
+        )
+        .group_by(WhatsAppTemplate.channel_id, WhatsAppTemplate.status)
+    )
+    out: dict[uuid.UUID, dict[str, int]] = {}
+    for channel_id, status, count in rows.all():
+        out.setdefault(channel_id, {})[str(status)] = int(count)
+    synced = await session.scalars(
+        select(WhatsAppTemplateSync.channel_id).where(
+            WhatsAppTemplateSync.workspace_id == workspace,
+            WhatsAppTemplateSync.channel_id.in_(channel_ids),
+            WhatsAppTemplateSync.synced_at.is_not(None),
+        )
+    )
+    for channel_id in synced.all():
+        out.setdefault(channel_id, {})
+    return out
 
 
 def _ordered(channels: Sequence[Any]) -> list[Any]:
@@ -294,15 +472,22 @@ async def _page(
     values: dict[str, str] | None = None,
     edit_id: uuid.UUID | None = None,
     block: str | None = None,
+    wa_errors: dict[str, str] | None = None,
+    wa_values: dict[str, str] | None = None,
 ) -> Response:
     t = request_translator(request)
     # A failed connection is said in an alert at the top of the page (it stays until the person
     # acts on it); other messages stay toasts.
     pending = [] if is_htmx(request) else flash.read(request)
     alerts = [m["message"] for m in pending if m["level"] == "error"]
+    cards, numbers = await _cards(session, viewer, t)
     context: dict[str, Any] = {
         "viewer": viewer,
-        "cards": await _cards(session, viewer, t),
+        "cards": cards,
+        "numbers": numbers,
+        "wa_errors": wa_errors or {},
+        "wa_values": wa_values or {},
+        "wa_open": bool(wa_errors),
         "alerts": alerts,
         "toasts": [m for m in pending if m["level"] != "error"],
         "errors": errors or {},
@@ -310,7 +495,8 @@ async def _page(
         "edit_id": edit_id,
     }
     if block is not None and edit_id is not None:
-        context["card"] = next((c for c in context["cards"] if c.id == edit_id), None)
+        every: list[ChannelCard | WhatsAppCard] = [*cards, *numbers]
+        context["card"] = next((c for c in every if c.id == edit_id), None)
     return render(request, "channels/index.html", context, status_code=status_code, block=block)
 
 
@@ -360,6 +546,66 @@ async def instagram_callback(
     )
 
 
+def connect_field_errors(errors: Mapping[str, str], t: Translator) -> dict[str, str]:
+    """Pydantic's pattern and length messages are for developers: say what to paste instead."""
+    required = t.gettext("This field is required.")
+    out = dict(errors)
+    for name in ("waba_id", "phone_number_id"):
+        if name in out and out[name] != required:
+            out[name] = t.gettext("Enter the ID as Meta shows it: digits only, no spaces.")
+    if "access_token" in out and out["access_token"] != required:
+        out["access_token"] = t.gettext(
+            "This does not look like an access token: copy the whole token and paste it here."
+        )
+    return out
+
+
+@router.post(
+    "/channels/whatsapp/connect", name="channels.whatsapp_connect", dependencies=[CsrfProtected]
+)
+async def whatsapp_connect(
+    request: Request, session: SessionDep, settings: SettingsDep, viewer: PageUser
+) -> Response:
+    """The "Connect WhatsApp number" form: the number is read from Meta to check the three
+    values, then its card appears. A value Meta refuses is said next to its field."""
+    t = request_translator(request)
+    form = await parse_form(request, WhatsAppConnect, t)
+    errors = connect_field_errors(form.errors, t)
+    if form.data is not None:
+        try:
+            # In a savepoint: nothing of a refused connection is kept, and the rest of the
+            # session (the signed-in user) stays loaded for the page.
+            async with session.begin_nested():
+                channel = await whatsapp.connect_number(
+                    session, viewer.principal, settings, form.data
+                )
+        except AppError as exc:
+            errors = app_error_messages(exc, t)
+            if not set(errors) & set(CONNECT_FIELDS) and FORM_ERROR not in errors:
+                errors = {FORM_ERROR: " ".join(errors.values())}
+        else:
+            return redirect(
+                request,
+                url_path(request, "channels.index"),
+                toast=(
+                    "success",
+                    t.gettext("WhatsApp number %(number)s is connected.", number=channel.label),
+                ),
+            )
+    # The token is never echoed back into the page.
+    values = {k: v for k, v in (await form_values(request, CONNECT_FIELDS)).items()}
+    values.pop("access_token", None)
+    return await _page(
+        request,
+        session,
+        viewer,
+        status_code=422,
+        wa_errors=errors,
+        wa_values=values,
+        block="whatsapp_form" if is_htmx(request) else None,
+    )
+
+
 # ---------------------------------------------------------------------------- card actions
 
 
@@ -375,14 +621,19 @@ async def sync_channel(
     channel_id: uuid.UUID,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     meta: MetaDep,
     box: SecretBoxDep,
     viewer: PageUser,
 ) -> Response:
     t = request_translator(request)
-    await service.get_channel(session, viewer.principal, channel_id)  # 404 before anything else
+    found = await service.get_channel(session, viewer.principal, channel_id)  # 404 first
     try:
-        channel = await service.sync_channel(session, meta, box, viewer.principal, channel_id)
+        if found.platform == Platform.whatsapp:
+            # Quality, messaging limit and name read again; the webhook subscription repaired.
+            channel = await whatsapp.sync_number(session, viewer.principal, settings, channel_id)
+        else:
+            channel = await service.sync_channel(session, meta, box, viewer.principal, channel_id)
     except AppError as exc:
         return _action_failed(request, exc)
     return redirect(

@@ -17,15 +17,17 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_currency
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from socialsell.channels import service as channels
 from socialsell.channels.deps import MetaDep, SecretBoxDep
-from socialsell.channels.models import Channel
+from socialsell.channels.models import Channel, Platform
 from socialsell.core.deps import CsrfProtected, SessionDep, SettingsDep
 from socialsell.core.errors import AppError, NotFound
 from socialsell.core.pagination import PageParams
@@ -177,6 +179,11 @@ class ChannelFace:
     id: uuid.UUID
     label: str
     color: str
+    platform: str = "instagram"
+
+    @property
+    def whatsapp(self) -> bool:
+        return self.platform == "whatsapp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +209,11 @@ class Row:
     unread: int
     status: str
     selected: bool = False
+    phone: str = ""  # WhatsApp: the contact's number, "+" and digits
+
+    @property
+    def whatsapp(self) -> bool:
+        return self.channel.whatsapp
 
 
 @dataclass(slots=True)
@@ -209,6 +221,47 @@ class Media:
     type: str
     url: str | None  # None: not shown (still being copied, or from an address the page refuses)
     content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The message a reply quotes (WhatsApp context), as shown above the reply."""
+
+    id: uuid.UUID | None  # None: the quoted message is not in our history
+    outbound: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    latitude: float
+    longitude: float
+    name: str
+    address: str
+    map_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One person of a shared contacts card."""
+
+    name: str
+    phones: list[str]
+    emails: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    product: str
+    quantity: str
+    price: str
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    lines: list[OrderLine]
+    total: str
+    note: str
 
 
 @dataclass(slots=True)
@@ -235,6 +288,22 @@ class Bubble:
     mode: str | None
     human_agent: bool
     details: Mapping[str, Any] = field(default_factory=dict)
+    # WhatsApp
+    platform: str = "instagram"
+    external_id: str | None = None
+    quote: Quote | None = None
+    place: Place | None = None
+    cards: list[Card] = field(default_factory=list)
+    choice: str | None = None  # the title of the button or list row the customer picked
+    order: Order | None = None
+    system: str | None = None
+    template: str | None = None  # the template's name (outbound templates)
+    can_quote: bool = False
+    can_react: bool = False
+
+    @property
+    def whatsapp(self) -> bool:
+        return self.platform == "whatsapp"
 
 
 @dataclass(slots=True)
@@ -248,6 +317,10 @@ class Composer:
     until_text: str
     is_comments: bool
     allow_image: bool
+    whatsapp: bool = False
+    # WhatsApp: the template picker (loaded with htmx) replaces free text once the window closes.
+    templates: bool = False
+    until_short: str = ""  # "3 h 12 min"
 
 
 @dataclass(slots=True)
@@ -311,7 +384,15 @@ def shown_url(url: str | None, base_url: str = "") -> str | None:
 def _channel_face(channel: Channel | None, fallback: uuid.UUID) -> ChannelFace:
     if channel is None:
         return ChannelFace(id=fallback, label="", color="#7c3aed")
-    return ChannelFace(id=channel.id, label=channel.label, color=channel.color)
+    return ChannelFace(
+        id=channel.id, label=channel.label, color=channel.color, platform=channel.platform.value
+    )
+
+
+def phone_text(wa_id: str) -> str:
+    """A WhatsApp id is the number in international form without "+" (Meta's wa_id)."""
+    digits = "".join(ch for ch in wa_id if ch.isdigit())
+    return f"+{digits}" if digits else wa_id
 
 
 def _initials(text: str) -> str:
@@ -330,6 +411,18 @@ def preview_text(preview: str, t: Translator) -> str:
         "[mentioned you in their story]": t.gettext("Mentioned you in their story"),
         "[replied to your story]": t.gettext("Replied to your story"),
         "[message not supported]": t.gettext("Message not supported"),
+        "[sticker]": t.gettext("Sticker"),
+        "[location]": t.gettext("Location"),
+        "[contact card]": t.gettext("Contact card"),
+        "[reply]": t.gettext("Reply"),
+        "[button reply]": t.gettext("Button reply"),
+        "[reaction]": t.gettext("Reaction"),
+        "[order]": t.gettext("Order"),
+        "[system message]": t.gettext("System message"),
+        "[template]": t.gettext("Template"),
+        "[document]": t.gettext("Document"),
+        "[audio]": t.gettext("Audio"),
+        "[image]": t.gettext("Photo"),
     }
     return names.get(preview, preview)
 
@@ -343,6 +436,26 @@ def row(
     selected: uuid.UUID | None = None,
 ) -> Row:
     contact = conversation.contact
+    face = _channel_face(faces.get(conversation.channel_id), conversation.channel_id)
+    if face.whatsapp:
+        # WhatsApp: the profile name the customer chose, and always the number.
+        phone = phone_text(contact.external_id)
+        title = contact.name or phone
+        return Row(
+            id=conversation.id,
+            title=title,
+            subtitle=phone if contact.name else "",
+            avatar=shown_url(contact.profile_picture_url),
+            initials=_initials(contact.name) if contact.name else "#",
+            channel=face,
+            kind=conversation.kind.value,
+            preview=preview_text(conversation.last_message_preview, t),
+            when=moment(conversation.last_message_at, now, viewer, t),
+            unread=conversation.unread_count,
+            status=conversation.status.value,
+            selected=conversation.id == selected,
+            phone=phone,
+        )
     handle = f"@{contact.username}" if contact.username else ""
     title = (
         contact.name
@@ -355,7 +468,7 @@ def row(
         subtitle=handle if contact.name and handle else "",
         avatar=shown_url(contact.profile_picture_url),
         initials=_initials(contact.name or contact.username or title),
-        channel=_channel_face(faces.get(conversation.channel_id), conversation.channel_id),
+        channel=face,
         kind=conversation.kind.value,
         preview=preview_text(conversation.last_message_preview, t),
         when=moment(conversation.last_message_at, now, viewer, t),
@@ -365,8 +478,143 @@ def row(
     )
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: object) -> str:
+    return str(value).strip() if isinstance(value, str | int | float) else ""
+
+
+def _place(details: Mapping[str, Any]) -> Place | None:
+    spot = _mapping(details.get("location"))
+    try:
+        lat, lng = float(spot["latitude"]), float(spot["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Place(
+        latitude=lat,
+        longitude=lng,
+        name=_text(spot.get("name")),
+        address=_text(spot.get("address")),
+        map_url=f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lng:.6f}#map=17/{lat:.6f}/{lng:.6f}",
+    )
+
+
+def _cards(details: Mapping[str, Any]) -> list[Card]:
+    people = details.get("contacts")
+    out: list[Card] = []
+    for person in people if isinstance(people, list) else []:
+        person = _mapping(person)
+        name = _mapping(person.get("name"))
+        phones = _list(person.get("phones"))
+        emails = _list(person.get("emails"))
+        out.append(
+            Card(
+                name=_text(name.get("formatted_name"))
+                or " ".join(_text(name.get(k)) for k in ("first_name", "last_name") if name.get(k)),
+                phones=[
+                    _text(_mapping(x).get("phone")) for x in phones if _mapping(x).get("phone")
+                ],
+                emails=[
+                    _text(_mapping(x).get("email")) for x in emails if _mapping(x).get("email")
+                ],
+            )
+        )
+    return out
+
+
+def _choice(kind: str, details: Mapping[str, Any]) -> str | None:
+    if kind == "interactive":
+        reply = _mapping(details.get("interactive"))
+        picked = _mapping(reply.get("button_reply")) or _mapping(reply.get("list_reply"))
+        return _text(picked.get("title")) or _text(picked.get("id")) or None
+    if kind == "button":
+        button = _mapping(details.get("button"))
+        return _text(button.get("text")) or _text(button.get("payload")) or None
+    return None
+
+
+def _order(details: Mapping[str, Any], locale: str) -> Order | None:
+    order = _mapping(details.get("order"))
+    items = order.get("product_items")
+    if not isinstance(items, list):
+        return None
+    lines: list[OrderLine] = []
+    total = 0.0
+    currency = ""
+    for item in items:
+        item = _mapping(item)
+        quantity = item.get("quantity")
+        price = item.get("item_price")
+        currency = _text(item.get("currency")) or currency
+        shown = ""
+        if isinstance(price, int | float) and currency:
+            shown = format_currency(price, currency, locale=locale)
+            if isinstance(quantity, int | float):
+                total += float(price) * float(quantity)
+        lines.append(
+            OrderLine(
+                product=_text(item.get("product_retailer_id")),
+                quantity=_text(quantity) or "1",
+                price=shown,
+            )
+        )
+    return Order(
+        lines=lines,
+        total=format_currency(total, currency, locale=locale) if currency and total else "",
+        note=_text(order.get("text")),
+    )
+
+
+def _system(details: Mapping[str, Any]) -> str | None:
+    system = _mapping(details.get("system"))
+    return _text(system.get("body")) or None
+
+
+def _template_name(details: Mapping[str, Any]) -> str | None:
+    template = _mapping(details.get("template"))
+    return _text(template.get("name")) or None
+
+
+def quote_of(m: MessageRead, max_chars: int = 140) -> Quote:
+    text = (m.text or "").strip()
+    if not text:
+        text = preview_of_kind(m.kind.value)
+    return Quote(
+        id=m.id,
+        outbound=m.direction == Direction.outbound,
+        text=text if len(text) <= max_chars else text[: max_chars - 1] + "…",
+    )
+
+
+def preview_of_kind(kind: str) -> str:
+    """The bracketed name the service stores as the preview of a message without text."""
+    return {
+        "image": "[photo]",
+        "video": "[video]",
+        "audio": "[voice message]",
+        "file": "[file]",
+        "sticker": "[sticker]",
+        "location": "[location]",
+        "contacts": "[contact card]",
+        "order": "[order]",
+    }.get(kind, "")
+
+
 def bubble(
-    m: MessageRead, viewer: Viewer, t: Translator, now: datetime, base_url: str = ""
+    m: MessageRead,
+    viewer: Viewer,
+    t: Translator,
+    now: datetime,
+    base_url: str = "",
+    *,
+    platform: str = "instagram",
+    quotes: Mapping[str, Quote] | None = None,
 ) -> Bubble:
     tz = _tz(viewer)
     local = m.sent_at.astimezone(tz)
@@ -405,7 +653,40 @@ def bubble(
         mode=str(m.details.get("mode")) if m.details.get("mode") else None,
         human_agent=bool(m.details.get("human_agent")),
         details=m.details,
+        **_whatsapp_parts(m, platform, quotes or {}, t, viewer.preferences.language),
     )
+
+
+def _whatsapp_parts(
+    m: MessageRead,
+    platform: str,
+    quotes: Mapping[str, Quote],
+    t: Translator,
+    locale: str,
+) -> dict[str, Any]:
+    if platform != "whatsapp":
+        return {}
+    quote: Quote | None = None
+    if m.reply_to_external_id:
+        quote = quotes.get(m.reply_to_external_id) or Quote(
+            id=None, outbound=False, text=t.gettext("A message that is not in this history")
+        )
+    kind = m.kind.value
+    usable = m.deleted_at is None and bool(m.external_id) and kind not in {"system", "reaction"}
+    return {
+        "platform": platform,
+        "external_id": m.external_id,
+        "quote": quote,
+        "place": _place(m.details) if kind == "location" else None,
+        "cards": _cards(m.details) if kind == "contacts" else [],
+        "choice": _choice(kind, m.details),
+        "order": _order(m.details, locale) if kind == "order" else None,
+        "system": _system(m.details) if kind == "system" else None,
+        "template": _template_name(m.details) if kind == "template" else None,
+        # Meta takes a reply's context and a reaction only for a message it knows (a wamid).
+        "can_quote": usable and m.status != MessageStatus.failed,
+        "can_react": usable and m.status != MessageStatus.failed,
+    }
 
 
 def remaining(until: datetime, now: datetime, t: Translator) -> str:
@@ -439,6 +720,8 @@ def composer(
     if conversation.kind == ConversationKind.comments:
         return Composer(True, None, False, None, "", is_comments=True, allow_image=False)
     state: WindowRead | None = conversation_read(conversation, settings).window
+    if channel.platform == Platform.whatsapp:
+        return whatsapp_composer(conversation, state, now, t)
     if state is None or conversation.last_inbound_at is None:
         return Composer(
             False,
@@ -475,7 +758,127 @@ def composer(
     )
 
 
+def remaining_short(until: datetime, now: datetime, t: Translator) -> str:
+    """ "3 h 12 min", "12 min": the time left in a WhatsApp window (never more than 24 h)."""
+    left = max(timedelta(0), until - now)
+    hours, rest = divmod(int(left.total_seconds()), 3600)
+    minutes = rest // 60
+    if hours:
+        return t.gettext("%(h)s h %(m)s min", h=hours, m=minutes)
+    return t.gettext("%(m)s min", m=max(1, minutes))
+
+
+def whatsapp_composer(
+    conversation: Conversation, state: WindowRead | None, now: datetime, t: Translator
+) -> Composer:
+    """Free text, media, quotes and reactions within 24 h of the customer's last message;
+    after that (or before they ever wrote) only an approved template."""
+    if state is None or conversation.last_inbound_at is None:
+        reason = t.gettext(
+            "The customer has not written to this number yet. WhatsApp lets a business start "
+            "a conversation only with an approved template."
+        )
+        return Composer(False, reason, False, None, "", False, False, whatsapp=True, templates=True)
+    if not state.can_reply or state.standard_until is None:
+        reason = t.gettext(
+            "The customer's last message is more than 24 hours old. WhatsApp allows free-form "
+            "messages only within 24 hours of it; an approved template can still be sent, and "
+            "the window opens again when the customer answers."
+        )
+        return Composer(False, reason, False, None, "", False, False, whatsapp=True, templates=True)
+    until = state.standard_until
+    return Composer(
+        can_reply=True,
+        reason=None,
+        human_agent=False,
+        until=until,
+        until_text=remaining(until, now, t),
+        is_comments=False,
+        allow_image=True,
+        whatsapp=True,
+        templates=False,
+        until_short=remaining_short(until, now, t),
+    )
+
+
 # ---------------------------------------------------------------------------- loading
+
+
+async def quotes_for(
+    session: SessionDep,
+    viewer: Viewer,
+    conversation_id: uuid.UUID,
+    messages: Sequence[MessageRead],
+) -> dict[str, Quote]:
+    """The messages these quote (WhatsApp replies), by Meta's id: from the page itself, else
+    read from the thread (a quoted message may be older than the page)."""
+    shown = {m.external_id: m for m in messages if m.external_id}
+    wanted = {m.reply_to_external_id for m in messages if m.reply_to_external_id}
+    out = {eid: quote_of(shown[eid]) for eid in wanted if eid in shown}
+    missing = wanted - set(out)
+    if missing:
+        rows = await session.scalars(
+            select(Message).where(
+                Message.workspace_id == viewer.principal.workspace_id,
+                Message.conversation_id == conversation_id,
+                Message.external_id.in_(missing),
+            )
+        )
+        for message in rows.all():
+            if message.external_id:
+                out[message.external_id] = quote_of(message_read_light(message))
+    return out
+
+
+def message_read_light(message: Message) -> MessageRead:
+    """Enough of a message to quote it (no media URLs to sign)."""
+    return MessageRead(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        direction=message.direction,
+        kind=message.kind,
+        status=message.status,
+        text=None if message.deleted_at else message.text,
+        media=[],
+        details={},
+        reactions=[],
+        external_id=message.external_id,
+        reply_to_external_id=None,
+        sent_at=message.sent_at,
+        received_at=message.received_at,
+        edited_at=None,
+        deleted_at=message.deleted_at,
+        read_at=None,
+        error_code=None,
+        error_message=None,
+        author_id=None,
+    )
+
+
+async def bubbles_for(
+    session: SessionDep,
+    settings: Settings,
+    viewer: Viewer,
+    t: Translator,
+    conversation_id: uuid.UUID,
+    platform: str,
+    messages: Sequence[Message],
+) -> list[Bubble]:
+    """Messages as the thread shows them, oldest first as given."""
+    now = utcnow()
+    reads = [message_read(m, settings) for m in messages]
+    quotes = (
+        await quotes_for(session, viewer, conversation_id, reads) if platform == "whatsapp" else {}
+    )
+    return [
+        bubble(r, viewer, t, now, settings.base_url, platform=platform, quotes=quotes)
+        for r in reads
+    ]
+
+
+async def _platform(session: SessionDep, viewer: Viewer, channel_id: uuid.UUID) -> str:
+    channel = await channels.get_channel(session, viewer.principal, channel_id)
+    return channel.platform.value
 
 
 async def _faces(session: SessionDep, viewer: Viewer) -> dict[uuid.UUID, Channel]:
@@ -557,18 +960,33 @@ async def _thread_context(
     return {
         "conversation": row(conversation, faces, viewer, t, now, conversation.id),
         "contact": conversation.contact,
-        "contact_url": f"https://instagram.com/{conversation.contact.username}"
-        if conversation.contact.username
+        "contact_url": _contact_url(conversation, channel),
+        "contact_phone": phone_text(conversation.contact.external_id)
+        if channel is not None and channel.platform == Platform.whatsapp
         else None,
-        "bubbles": [
-            bubble(message_read(m, settings), viewer, t, now, settings.base_url)
-            for m in reversed(messages)
-        ],
+        "bubbles": await bubbles_for(
+            session,
+            settings,
+            viewer,
+            t,
+            conversation.id,
+            channel.platform.value if channel else "instagram",
+            list(reversed(messages)),
+        ),
         "older_cursor": cursor,
         "composer": composer(conversation, settings, channel, t),
         "others": others,
         "filters": filters,
     }
+
+
+def _contact_url(conversation: Conversation, channel: Channel | None) -> str | None:
+    if channel is not None and channel.platform == Platform.whatsapp:
+        digits = "".join(ch for ch in conversation.contact.external_id if ch.isdigit())
+        return f"https://wa.me/{digits}" if digits else None
+    if conversation.contact.username:
+        return f"https://instagram.com/{conversation.contact.username}"
+    return None
 
 
 async def _open(
@@ -672,19 +1090,19 @@ async def older_messages(
 ) -> Response:
     """An older page of the thread (infinite scroll up), oldest first, with the next sentinel."""
     t = request_translator(request)
-    now = utcnow()
     messages, next_cursor = await service.list_messages(
         session, viewer.principal, conversation_id, PageParams(limit=THREAD_PAGE, cursor=cursor)
     )
+    conversation = await service.get_conversation(session, viewer.principal, conversation_id)
+    platform = await _platform(session, viewer, conversation.channel_id)
     return render(
         request,
         "inbox/_older.html",
         {
             "conversation_id": conversation_id,
-            "bubbles": [
-                bubble(message_read(m, settings), viewer, t, now, settings.base_url)
-                for m in reversed(messages)
-            ],
+            "bubbles": await bubbles_for(
+                session, settings, viewer, t, conversation_id, platform, list(reversed(messages))
+            ),
             "older_cursor": next_cursor,
         },
     )
@@ -704,11 +1122,12 @@ async def message_fragment(
     message = await service.get_message(session, viewer.principal, message_id)
     if message.conversation_id != conversation_id:
         raise NotFound("This message does not exist.")
-    return _message_response(request, message, settings, viewer)
+    return await _message_response(request, session, message, settings, viewer)
 
 
-def _message_response(
+async def _message_response(
     request: Request,
+    session: SessionDep,
     message: Message,
     settings: Settings,
     viewer: Viewer,
@@ -716,12 +1135,11 @@ def _message_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     t = request_translator(request)
-    return render(
-        request,
-        "inbox/_message.html",
-        {"b": bubble(message_read(message, settings), viewer, t, utcnow(), settings.base_url)},
-        headers=headers,
+    platform = await _platform(session, viewer, message.channel_id)
+    shown = await bubbles_for(
+        session, settings, viewer, t, message.conversation_id, platform, [message]
     )
+    return render(request, "inbox/_message.html", {"b": shown[0]}, headers=headers)
 
 
 # ---------------------------------------------------------------------------- actions
@@ -912,7 +1330,7 @@ async def retry(
         headers["HX-Trigger"] = toast_trigger(
             "error", t.gettext("The message was not sent again; the reason is under it.")
         )
-    return _message_response(request, message, settings, viewer, headers=headers)
+    return await _message_response(request, session, message, settings, viewer, headers=headers)
 
 
 async def _update(

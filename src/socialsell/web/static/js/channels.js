@@ -1,5 +1,6 @@
-// The Channels page: the disconnect dialog for browsers without invoker commands
-// (`commandfor`/`command`), and initials in place of a profile picture that fails to load.
+// The Channels page: the disconnect and "Connect WhatsApp number" dialogs for browsers without
+// invoker commands (`commandfor`/`command`), the connect dialog reopened when the page comes back
+// with its errors (no htmx), and initials in place of a profile picture that fails to load.
 // No inline handlers: the CSP forbids them.
 (function () {
   "use strict";
@@ -9,6 +10,11 @@
   // Instagram ends its redirect with "#_", which the browser carries over to this page.
   if (window.location.hash === "#_") {
     window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+
+  var reopen = document.querySelector("dialog[data-open-on-load]");
+  if (reopen && typeof reopen.showModal === "function" && !reopen.open) {
+    reopen.showModal();
   }
 
   if (!invokers) {
