@@ -1,14 +1,24 @@
 """Webhook intake: sustained deliveries per second and ack latency of ``POST /webhooks/instagram``
-on one web process, next to a bare ASGI endpoint that computes the same HMAC (the ratio is what
-storing the delivery and kicking its job cost), then a count of the stored rows (nothing lost).
+on one web process, next to a bare ASGI endpoint that computes the same HMAC under the same
+uvicorn (uvloop + httptools) in the same run; then a count of the stored rows (nothing lost).
 
-Starts ``socialsell serve`` (embedded jobs: the deliveries are processed in the same process
-while the load runs) and the bare endpoint under the same uvicorn, each in its own process, and
-alternates rounds between them so machine noise hits both.
+The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script that cycles through
+signed bodies computed beforehand, so the generator costs little. On a 2-core machine the
+generator is pinned to one core (``--load-cpu``) and the server to the other (``--server-cpu``)
+with ``taskset``. Rounds alternate between the two targets so that machine noise hits both.
 
-    .venv/bin/python bench/webhook_bench.py [--requests 3000] [--concurrency 16] [--rounds 3]
-        [--database-url postgresql+asyncpg://postgres@127.0.0.1/postgres]   # a fresh database
-                                                                            # is created next to it
+Setups:
+- ``--database-url postgresql+asyncpg://...`` (a fresh database is created next to it) with
+  ``--redis-url``: production. The web process stores the delivery, commits, answers 200 and
+  sends the job to Redis; no worker runs during the load (processing is measured elsewhere),
+  then ``--process`` starts one ``socialsell worker`` to work the backlog off.
+- without ``--database-url``: SQLite, embedded jobs (deliveries processed inside the web process
+  while the load runs, as in a one-process install).
+
+    .venv/bin/python bench/webhook_bench.py --rounds 5 --duration 10 --connections 32 \\
+        --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \\
+        --redis-url redis://127.0.0.1:6379/4
+    .venv/bin/python bench/webhook_bench.py --rounds 5 --duration 10 --connections 32
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ import hmac
 import json
 import os
 import platform
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -35,6 +47,30 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-app-secret"  # noqa: S105 - the benchmark's own app secret
 IG_ID = "17841400000000001"
+BARE = "bare ASGI + HMAC"
+INTAKE = "POST /webhooks/instagram"
+
+# wrk calls init() once per thread with the arguments after "--": the file of signed bodies.
+# Requests are formatted once, up front; request() only hands the next one out.
+LUA = r"""
+local requests = {}
+local i = 0
+function init(args)
+  for line in io.lines(args[1]) do
+    local tab = line:find("\t", 1, true)
+    local sig = line:sub(1, tab - 1)
+    local body = line:sub(tab + 1)
+    table.insert(requests, wrk.format("POST", nil,
+      {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = sig}, body))
+  end
+  i = math.random(#requests)
+end
+function request()
+  i = i + 1
+  if i > #requests then i = 1 end
+  return requests[i]
+end
+"""
 
 
 def free_port() -> int:
@@ -66,7 +102,15 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def serve_bare(port: int) -> None:
     import uvicorn
 
-    uvicorn.run(bare_app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    uvicorn.run(
+        bare_app,
+        host="127.0.0.1",
+        port=port,
+        access_log=False,
+        log_level="warning",
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -98,33 +142,58 @@ def delivery(n: int) -> tuple[bytes, str]:
     return body, sig
 
 
-async def run_load(
-    client: httpx.AsyncClient, url: str, bodies: list[tuple[bytes, str]], concurrency: int
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    queue = list(reversed(bodies))
-
-    async def worker() -> None:
-        while queue:
-            body, sig = queue.pop()
-            started = time.perf_counter()
-            response = await client.post(
-                url,
-                content=body,
-                headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig},
-            )
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise RuntimeError(f"{url} answered {response.status_code}: {response.text}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(bodies) / (time.perf_counter() - started), latencies
+def write_bodies(path: Path, count: int) -> None:
+    with path.open("w") as out:
+        for n in range(count):
+            body, sig = delivery(n)
+            out.write(f"{sig}\t{body.decode()}\n")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, script: Path, bodies: Path, args: argparse.Namespace) -> dict[str, float]:
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+        "--",
+        str(bodies),
+    ]
+    if args.load_cpu is not None:
+        command = ["taskset", "-c", str(args.load_cpu), *command]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", out, re.MULTILINE))
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    return {
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+    }
+
+
+# --- setup ---------------------------------------------------------------------------------------
 
 
 def wait_up(url: str) -> None:
@@ -139,7 +208,7 @@ def wait_up(url: str) -> None:
             time.sleep(0.1)
 
 
-async def count_rows(database_url: str) -> tuple[int, int]:
+async def count_rows(database_url: str) -> dict[str, int]:
     from sqlalchemy import text
 
     from socialsell.db import create_engine
@@ -147,15 +216,14 @@ async def count_rows(database_url: str) -> tuple[int, int]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
-            stored = (await conn.execute(text("SELECT count(*) FROM webhook_deliveries"))).scalar()
-            pending = (
+            rows = (
                 await conn.execute(
-                    text("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+                    text("SELECT status, count(*) FROM webhook_deliveries GROUP BY status")
                 )
-            ).scalar()
+            ).all()
     finally:
         await engine.dispose()
-    return int(stored or 0), int(pending or 0)
+    return {str(status): int(n) for status, n in rows}
 
 
 async def create_pg_database(base_url: str) -> str:
@@ -182,114 +250,180 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
-async def bench(product: str, bare: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    limits = httpx.Limits(max_connections=args.concurrency)
-    targets = {"bare ASGI + HMAC": bare, "POST /webhooks/instagram": product}
-    rates: dict[str, list[float]] = {name: [] for name in targets}
-    lats: dict[str, list[float]] = {name: [] for name in targets}
-    counter = 0
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        for url in targets.values():  # warm-up
-            bodies = [delivery(counter + i) for i in range(200)]
-            counter += 200
-            await run_load(client, url, bodies, args.concurrency)
-        for _ in range(args.rounds):
-            for name, url in targets.items():
-                bodies = [delivery(counter + i) for i in range(args.requests)]
-                counter += args.requests
-                rate, latencies = await run_load(client, url, bodies, args.concurrency)
-                rates[name].append(rate)
-                lats[name].extend(latencies)
-    return {
-        name: {
-            "rps": statistics.median(rates[name]),
-            "p50_ms": pct(lats[name], 0.50),
-            "p99_ms": pct(lats[name], 0.99),
-        }
-        for name in targets
-    }
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux): what a request costs the server,
+    whatever else the machine is busy with."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pinned(cpu: int | None, command: list[str]) -> list[str]:
+    return command if cpu is None else ["taskset", "-c", str(cpu), *command]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="per round and target")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per round and target")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--bodies", type=int, default=5000, help="distinct signed bodies")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--process", action="store_true", help="work the backlog off after")
+    parser.add_argument("--server-cpu", type=int, default=1)
+    parser.add_argument("--load-cpu", type=int, default=0)
+    parser.add_argument("--log-level", default="INFO", help="the server's (INFO: the default)")
+    parser.add_argument("--profile", default=None, help="py-spy binary: record the intake")
     parser.add_argument("--bare-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
         serve_bare(args.bare_server)
         return
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
 
-    tmp = tempfile.mkdtemp(prefix="socialsell-webhook-bench-")
+    tmp = Path(tempfile.mkdtemp(prefix="socialsell-webhook-bench-"))
+    script, bodies = tmp / "post.lua", tmp / "bodies.tsv"
+    script.write_text(LUA)
+    write_bodies(bodies, args.bodies)
     database_url = (
         asyncio.run(create_pg_database(args.database_url))
         if args.database_url
         else f"sqlite+aiosqlite:///{tmp}/socialsell.db"
     )
-    env = {
-        **os.environ,
-        "SOCIALSELL_DATA_DIR": tmp,
-        "SOCIALSELL_DATABASE_URL": database_url,
-        "SOCIALSELL_LOG_LEVEL": "WARNING",
-        "SOCIALSELL_META_APP_SECRET": SECRET,
-        "SOCIALSELL_EMBEDDED_TICK": "false",
-    }
-    env.pop("SOCIALSELL_REDIS_URL", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALSELL_")}
+    env.update(
+        {
+            "SOCIALSELL_DATA_DIR": str(tmp),
+            "SOCIALSELL_DATABASE_URL": database_url,
+            "SOCIALSELL_LOG_LEVEL": args.log_level,
+            "SOCIALSELL_META_APP_SECRET": SECRET,
+            "SOCIALSELL_EMBEDDED_TICK": "false",
+        }
+    )
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
+        env["SOCIALSELL_REDIS_URL"] = args.redis_url
+        env["SOCIALSELL_JOBS_QUEUE_NAME"] = "socialsell:webhook-bench"
     cli = [sys.executable, "-m", "socialsell.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)  # noqa: S603
     port, bare_port = free_port(), free_port()
     server = subprocess.Popen(  # noqa: S603
-        [*cli, "serve", "--port", str(port)], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
+        pinned(args.server_cpu, [*cli, "serve", "--port", str(port)]),
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
     )
     bare = subprocess.Popen(  # noqa: S603
-        [sys.executable, __file__, "--bare-server", str(bare_port)], cwd=ROOT
+        pinned(args.server_cpu, [sys.executable, __file__, "--bare-server", str(bare_port)]),
+        cwd=ROOT,
     )
-    sent = 200 + args.rounds * args.requests
+    targets = {
+        BARE: f"http://127.0.0.1:{bare_port}/",
+        INTAKE: f"http://127.0.0.1:{port}/webhooks/instagram",
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+    load_before = os.getloadavg()[0]
+    worker: subprocess.Popen[bytes] | None = None
     try:
         wait_up(f"http://127.0.0.1:{port}/healthz")
-        wait_up(f"http://127.0.0.1:{bare_port}/")
-        results = asyncio.run(
-            bench(
-                f"http://127.0.0.1:{port}/webhooks/instagram",
-                f"http://127.0.0.1:{bare_port}/",
-                args,
-            )
-        )
-        # Let the in-process jobs finish processing before counting.
-        deadline = time.monotonic() + 120
-        while True:
-            stored, pending = asyncio.run(count_rows(database_url))
-            if pending == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        wait_up(targets[BARE])
+        warm = argparse.Namespace(**{**vars(args), "duration": 2})
+        for url in targets.values():
+            wrk(url, script, bodies, warm)
+        warmed = sum(count_rows_sync(database_url).values())
+        profiler = None
+        for n in range(args.rounds):
+            for name, url in targets.items():
+                if args.profile and name == INTAKE and n == 0:
+                    profiler = subprocess.Popen(  # noqa: S603
+                        [
+                            args.profile,
+                            "record",
+                            "--pid",
+                            str(server.pid),
+                            "--duration",
+                            str(args.duration),
+                            "--format",
+                            "raw",
+                            "--output",
+                            str(tmp / "intake.folded"),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                pid = (bare if name == BARE else server).pid
+                cpu_before = cpu_seconds(pid)
+                result = wrk(url, script, bodies, args)
+                result["cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / result["requests"]
+                runs[name].append(result)
+        if profiler is not None:
+            profiler.wait(timeout=60)
+        load_after = os.getloadavg()[0]
+        counted = count_rows_sync(database_url)
+        if args.process and args.redis_url:
+            worker = subprocess.Popen([*cli, "worker"], env=env, cwd=ROOT)  # noqa: S603
+        if args.process or not args.redis_url:
+            deadline = time.monotonic() + 600
+            while counted.get("pending", 0) and time.monotonic() < deadline:
+                time.sleep(1)
+                counted = count_rows_sync(database_url)
     finally:
-        server.terminate()
-        bare.terminate()
-        server.wait(timeout=30)
-        bare.wait(timeout=10)
+        for proc in (server, bare, worker):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
         if args.database_url:
             asyncio.run(drop_pg_database(database_url))
 
+    setup = "SQLite (embedded jobs in the web process)"
+    if args.database_url:
+        setup = "PostgreSQL" + (" + Redis (jobs to Redis)" if args.redis_url else ", embedded jobs")
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
     )
+    print(f"setup: {setup}; server on cpu {args.server_cpu}, wrk on cpu {args.load_cpu}")
+    print(f"load average: {load_before:.2f} before, {load_after:.2f} after")
     print(
-        f"database: {'PostgreSQL' if args.database_url else 'SQLite (embedded)'}; jobs in-process"
+        f"load: {args.rounds} rounds x {args.duration} s per target, "
+        f"wrk 1 thread, {args.connections} connections"
     )
     print(
-        f"load: {args.rounds} rounds x {args.requests} deliveries, concurrency {args.concurrency}"
+        f"{'target':<28}{'deliveries/s':>14}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms/req':>12}"
+        "   per round (req/s)"
     )
-    print(f"{'target':<28}{'deliveries/s':>14}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, r in results.items():
-        print(f"{name:<28}{r['rps']:>14.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}")
-    ours, bare_r = results["POST /webhooks/instagram"], results["bare ASGI + HMAC"]
-    print(f"ratio intake : bare throughput = {ours['rps'] / bare_r['rps']:.2f}")
+    medians: dict[str, dict[str, float]] = {}
+    for name, results in runs.items():
+        medians[name] = {
+            key: statistics.median([r[key] for r in results])
+            for key in ("rps", "p50_ms", "p99_ms", "cpu_ms")
+        }
+        m = medians[name]
+        each = ", ".join(f"{r['rps']:.0f}" for r in results)
+        print(
+            f"{name:<28}{m['rps']:>14.0f}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}"
+            f"{m['cpu_ms']:>12.3f}   {each}"
+        )
+    ratio = medians[INTAKE]["rps"] / medians[BARE]["rps"]
+    print(f"ratio intake : bare throughput (medians) = {ratio:.2f}")
+    answered = sum(r["requests"] - r["non_2xx"] for r in runs[INTAKE])
+    refused = sum(r["non_2xx"] for r in runs[INTAKE])
+    stored = sum(counted.values()) - warmed
     print(
-        f"stored rows: {stored} of {sent} sent ({'nothing lost' if stored == sent else 'LOST'}); "
-        f"still pending: {pending}"
+        f"intake: {answered} answered 200, {refused} non-2xx, "
+        f"{sum(r['socket_errors'] for r in runs[INTAKE])} socket errors; "
+        f"rows stored by the measured rounds: {stored} "
+        f"({'nothing acknowledged was lost' if stored >= answered else 'LOST'}); "
+        f"by status: {counted}"
     )
+    if args.profile:
+        print(f"profile: {tmp / 'intake.folded'}")
+
+
+def count_rows_sync(database_url: str) -> dict[str, int]:
+    return asyncio.run(count_rows(database_url))
 
 
 if __name__ == "__main__":
