@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from sqlalchemy import select, update
 
 from meta_sandbox.testing import Sandbox
@@ -111,6 +111,24 @@ async def wait_for(settings: Settings, post_id: uuid.UUID, predicate: Any) -> Po
             return row
         await asyncio.sleep(0.1)
     raise AssertionError(f"post {post_id} never reached the expected state: {row.status}")
+
+
+async def drag(page: Page, source: Locator, target: Locator) -> None:
+    """Drag with the mouse as a person does: press, move a little (a drag starts), then over
+    the target, release."""
+    await source.scroll_into_view_if_needed()
+    await source.hover()
+    start = await source.bounding_box()
+    end = await target.bounding_box()
+    assert start is not None
+    assert end is not None
+    await page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    await page.mouse.down()
+    await page.mouse.move(
+        start["x"] + start["width"] / 2 + 8, start["y"] + start["height"] / 2 + 8, steps=4
+    )
+    await page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=10)
+    await page.mouse.up()
 
 
 async def media_order(page: Page) -> list[str]:
@@ -259,7 +277,7 @@ async def test_a_post_is_dragged_to_another_day_and_a_move_to_the_past_snaps_bac
 
     target_day = tomorrow + timedelta(days=1)
     target = page.locator(f'[data-drop-date="{target_day.isoformat()}"]')
-    await chip.drag_to(target)
+    await drag(page, chip, target)
     await expect(page.get_by_text("Rescheduled.")).to_be_visible()
     await expect(target.locator(f'[data-post-id="{post["id"]}"]')).to_be_visible()
     detail = await (await page.request.get(f"/calendar/posts/{post['id']}")).json()
@@ -276,7 +294,7 @@ async def test_a_post_is_dragged_to_another_day_and_a_move_to_the_past_snaps_bac
     first_day = date.fromisoformat(await first_cell.get_attribute("data-drop-date") or "")
     assert first_day < datetime.now(UTC).date()
     chip = page.locator(f'[data-post-id="{post["id"]}"]')
-    await chip.drag_to(first_cell)
+    await drag(page, chip, first_cell)
     await expect(page.get_by_text(re.compile("The time must be in the future"))).to_be_visible()
     await expect(target.locator(f'[data-post-id="{post["id"]}"]')).to_be_visible()
     assert (await first_cell.locator("[data-post-chip]").count()) == 0
@@ -330,7 +348,7 @@ async def test_broken_rules_show_next_to_their_fields(
     await composer.get_by_text("Story", exact=True).click()
     await expect(composer.locator(".ig-frame--story")).to_be_visible()
     await composer.get_by_role("button", name="Schedule").click()
-    await expect(caption_error).to_have_text(
+    await expect(caption_error).to_contain_text(
         "Instagram stories have no caption; remove it to schedule."
     )
     await expect(media_error).to_be_hidden()
