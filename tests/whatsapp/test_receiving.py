@@ -19,7 +19,14 @@ from socialsell.settings import Settings
 from socialsell.webhooks.models import WebhookDelivery
 from tests.helpers.factories import ApiUser
 from tests.helpers.instagram import count, rows, sign, wait_until
-from tests.whatsapp.helpers import Number, add_persona, connect_number, inbound, subscribe
+from tests.whatsapp.helpers import (
+    Number,
+    add_persona,
+    connect_number,
+    conversation_of,
+    inbound,
+    subscribe,
+)
 
 CUSTOMER = "5511987654321"
 
@@ -69,12 +76,22 @@ async def test_every_kind_of_customer_message_lands_in_one_thread(
         },
     )
     sent["contacts"] = inbound(sandbox, number, CUSTOMER, "contacts")
+    # Button and list replies answer a message of the business.
+    await _message(app, sent["text"]["id"])
+    conversation_id = await conversation_of(app, number)
+    ours = await client.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"text": "Temos azul e verde. Qual prefere?"},
+        headers=seller.headers,
+    )
+    business = ours.json()["external_id"]
     sent["button_reply"] = inbound(
         sandbox,
         number,
         CUSTOMER,
         "interactive",
         interactive={"type": "button_reply", "button_reply": {"id": "keep", "title": "Keep it"}},
+        reply_to=business,
     )
     sent["list_reply"] = inbound(
         sandbox,
@@ -85,9 +102,15 @@ async def test_every_kind_of_customer_message_lands_in_one_thread(
             "type": "list_reply",
             "list_reply": {"id": "m", "title": "Size M", "description": "Medium"},
         },
+        reply_to=business,
     )
     sent["button"] = inbound(
-        sandbox, number, CUSTOMER, "button", button={"payload": "STOP", "text": "Stop promotions"}
+        sandbox,
+        number,
+        CUSTOMER,
+        "button",
+        button={"payload": "STOP", "text": "Stop promotions"},
+        reply_to=business,
     )
     sent["order"] = inbound(sandbox, number, CUSTOMER, "order")
     sent["unsupported"] = inbound(sandbox, number, CUSTOMER, "unsupported")
@@ -118,6 +141,7 @@ async def test_every_kind_of_customer_message_lands_in_one_thread(
     assert messages["system"].kind == "system"
     assert "changed from" in (messages["system"].text or "")
 
+    assert messages["button"].reply_to_external_id == business
     (conversation,) = await rows(app, select(Conversation))
     assert conversation.kind == "dm"
     assert conversation.channel_id == number.channel_id

@@ -432,6 +432,14 @@ async def list_undelivered(request: Request) -> dict[str, Any]:
     return {"data": ctx.wa.undelivered}
 
 
+@control_router.get("/requests")
+async def list_requests(request: Request) -> dict[str, Any]:
+    """The Graph requests received, oldest first: `method`, `path`, `query`, `content_type`,
+    `body` (JSON as sent; multipart as field names, files by name and type)."""
+    ctx = ctx_of(request)
+    return {"data": ctx.wa.requests}
+
+
 @control_router.post("/reset")
 async def reset(request: Request) -> dict[str, bool]:
     """Forget every WhatsApp object (the core's `POST /_sandbox/reset` resets everything)."""

@@ -137,9 +137,13 @@ def _media_content(
 def _interactive(
     ctx: Ctx, phone: PhoneNumber, wa_id: str, spec: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
+    if not spec.get("reply_to"):
+        # An interactive reply always answers a business message: the webhook names it in
+        # `context` (required by the spec's InteractiveMessageReply).
+        raise _bad("interactive replies need reply_to (a business message id)")
     if isinstance(spec.get("interactive"), dict):
-        context = _context(ctx, phone, wa_id, spec["reply_to"]) if spec.get("reply_to") else None
-        return dict(spec["interactive"]), context
+        _business_message(ctx, phone, wa_id, spec["reply_to"])
+        return dict(spec["interactive"]), _context(ctx, phone, wa_id, spec["reply_to"])
     if not spec.get("reply_to"):
         raise _bad("interactive replies need reply_to (a business interactive message id)")
     message = _business_message(ctx, phone, wa_id, spec["reply_to"])
@@ -173,9 +177,13 @@ def _interactive(
 def _template_button(
     ctx: Ctx, phone: PhoneNumber, wa_id: str, spec: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
+    if not spec.get("reply_to"):
+        # A template button reply always answers a business message (`context` is required by
+        # the spec's ButtonMessage).
+        raise _bad("button replies need reply_to (a business template message id)")
     if isinstance(spec.get("button"), dict):
-        context = _context(ctx, phone, wa_id, spec["reply_to"]) if spec.get("reply_to") else None
-        return dict(spec["button"]), context
+        _business_message(ctx, phone, wa_id, spec["reply_to"])
+        return dict(spec["button"]), _context(ctx, phone, wa_id, spec["reply_to"])
     if not spec.get("reply_to"):
         raise _bad("button replies need reply_to (a business template message id)")
     message = _business_message(ctx, phone, wa_id, spec["reply_to"])

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -65,8 +67,50 @@ template_router = APIRouter(route_class=kind_route(KIND_TEMPLATE))
 download_router = APIRouter()
 
 
+# How many received requests `GET /_sandbox/whatsapp/requests` keeps.
+REQUEST_LOG_SIZE = 2000
+
+
+async def record_request(ctx: Ctx, request: Request) -> None:
+    """Keep what the client sent (secrets left out). JSON bodies are kept as parsed; multipart
+    uploads as their field names and the file's name and type, not the bytes."""
+    content_type = request.headers.get("content-type", "")
+    body: Any = None
+    if request.method in ("POST", "PUT", "DELETE"):
+        raw = await request.body()  # cached: the route reads it again
+        if "multipart/form-data" in content_type:
+            form = await request.form()
+            body = {
+                name: value
+                if isinstance(value, str)
+                else {"filename": value.filename, "content_type": value.content_type}
+                for name, value in form.multi_items()
+            }
+        elif raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = {k: v for k, v in parse_qsl(raw.decode(errors="replace"))}
+        if isinstance(body, dict):
+            body.pop("access_token", None)
+    query = {k: v for k, v in request.query_params.items() if k != "access_token"}
+    # The path as sent: the version prefix the core strips before routing is put back.
+    version = (request.scope.get("state") or {}).get("api_version")
+    ctx.wa.requests.append(
+        {
+            "method": request.method,
+            "path": f"/{version}{request.url.path}" if version else request.url.path,
+            "query": query,
+            "content_type": content_type.split(";")[0].strip() or None,
+            "body": body,
+        }
+    )
+    del ctx.wa.requests[:-REQUEST_LOG_SIZE]
+
+
 async def _ctx(request: Request) -> Ctx:
     ctx = ctx_of(request)
+    await record_request(ctx, request)
     await run_due(ctx)
     return ctx
 
@@ -261,6 +305,7 @@ async def download_media(request: Request) -> Response:
     """The short-lived media URL: needs the bearer token, the signature and an unexpired `ext`."""
     token = await bearer_token(request)
     ctx = ctx_of(request)
+    await record_request(ctx, request)
     query = request.query_params
     media_id = query.get("mid", "")
     ok = media_files.check_download(

@@ -235,6 +235,9 @@ class WhatsAppState:
     recent_sends: dict[str, list[float]] = field(default_factory=dict)
     # Webhook changes that were produced while no app was subscribed to the WABA.
     undelivered: list[dict[str, Any]] = field(default_factory=list)
+    # The Graph requests received (method, path, query, body), newest last, bounded: what a
+    # client sent, for tests that check it against Meta's spec.
+    requests: list[dict[str, Any]] = field(default_factory=list)
     next_number: int = 100001
     seq: int = 0
 
