@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from socialsell.accounts.service import Principal
 from socialsell.channels.models import Channel
-from socialsell.core.errors import FieldError, NotFound, ValidationFailed
+from socialsell.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from socialsell.db import utcnow
 from socialsell.meta import MetaError
 from socialsell.meta.models import Template
@@ -40,6 +41,11 @@ STATUS_FILTERS: tuple[str, ...] = (
     "FLAGGED",
     "IN_APPEAL",
 )
+
+
+class SyncRunning(Conflict):
+    code = "whatsapp_templates_syncing"
+    default_message = "The templates are being synced right now; try again in a moment."
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,32 +146,38 @@ async def sync_number_templates(
             break
         after = page.next_cursor
 
-    created = updated = removed = 0
-    existing = {
-        (t.name, t.language): t for t in await GlobalTemplates(session).of_channel(channel.id)
-    }
-    for key, meta in found.items():
-        row = existing.pop(key, None)
-        if row is None:
-            row = WhatsAppTemplate(
-                workspace_id=channel.workspace_id,
-                channel_id=channel.id,
-                name=meta.name,
-                language=meta.language or "",
-                status=(meta.status or "PENDING").upper(),
-                category=(meta.category or "UTILITY").upper(),
-                status_updated_at=started,
-            )
-            _apply(row, meta, started)
-            session.add(row)
-            created += 1
-        elif _apply(row, meta, started):
-            updated += 1
-    for row in existing.values():
-        await session.delete(row)
-        removed += 1
-    await _record_sync(session, channel, started, error=None)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            created = updated = removed = 0
+            existing = {
+                (t.name, t.language): t
+                for t in await GlobalTemplates(session).of_channel(channel.id)
+            }
+            for key, meta in found.items():
+                row = existing.pop(key, None)
+                if row is None:
+                    row = WhatsAppTemplate(
+                        workspace_id=channel.workspace_id,
+                        channel_id=channel.id,
+                        name=meta.name,
+                        language=meta.language or "",
+                        status=(meta.status or "PENDING").upper(),
+                        category=(meta.category or "UTILITY").upper(),
+                        status_updated_at=started,
+                    )
+                    _apply(row, meta, started)
+                    session.add(row)
+                    created += 1
+                elif _apply(row, meta, started):
+                    updated += 1
+            for row in existing.values():
+                await session.delete(row)
+                removed += 1
+            await _record_sync(session, channel, started, error=None)
+            await session.flush()
+    except IntegrityError as exc:
+        # Another sync of this number stored the same template a moment before.
+        raise SyncRunning from exc
     log.info(
         "whatsapp_templates_synced",
         channel_id=str(channel.id),
@@ -179,10 +191,7 @@ async def sync_number_templates(
 async def _record_sync(
     session: AsyncSession, channel: Channel, started: datetime, *, error: str | None
 ) -> None:
-    state = await GlobalTemplates(session).sync_state(channel.id)
-    if state is None:
-        state = WhatsAppTemplateSync(channel_id=channel.id, workspace_id=channel.workspace_id)
-        session.add(state)
+    state = await GlobalTemplates(session).sync_row(channel)
     # A request made while this sync ran is not answered by it: keep it for the next tick.
     if state.requested_at is not None and state.requested_at <= started:
         state.requested_at = None
@@ -258,8 +267,16 @@ async def create_template(
         status_updated_at=now,
         synced_at=now,
     )
-    session.add(template)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(template)
+            await session.flush()
+    except IntegrityError:
+        # A sync running meanwhile already brought it in from Meta: that row is this template.
+        existing = await repo.find(number.id, created.id, built.name, built.language)
+        if existing is None:
+            raise
+        return existing
     return template
 
 

@@ -132,6 +132,20 @@ class GlobalTemplates:
             )
         )
 
+    async def sync_row(self, channel: Channel) -> WhatsAppTemplateSync:
+        """The number's sync row, created if missing (concurrent creators are fine)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await self.session.execute(
+            insert(WhatsAppTemplateSync)
+            .values(channel_id=channel.id, workspace_id=channel.workspace_id)
+            .on_conflict_do_nothing(index_elements=[WhatsAppTemplateSync.channel_id])
+        )
+        row = await self.session.get(WhatsAppTemplateSync, channel.id, populate_existing=True)
+        if row is None:  # pragma: no cover - inserted just above
+            raise RuntimeError("the template sync row vanished")
+        return row
+
     async def claim_requested(
         self, now: datetime, claimed_until: datetime, limit: int
     ) -> Sequence[uuid.UUID]:
