@@ -22,6 +22,7 @@ from socialsell.channels.models import ChannelStatus, Platform
 from socialsell.channels.repository import GlobalChannels
 from socialsell.db import create_engine, create_sessionmaker, unit_of_work
 from socialsell.integrations import build_meta_client, secret_box
+from socialsell.publishing.demo import seed_demo_posts
 from socialsell.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,9 @@ async def seed_demo(settings: Settings, *, sandbox_url: str, app_url: str) -> De
             subscribed.raise_for_status()
             await _seed_posts(sandbox, account["id"])
             await _fetch_history(settings, sessionmaker, account["id"])
+            await seed_demo_posts(
+                settings, sessionmaker, email=DEMO_EMAIL, instagram_account_id=account["id"]
+            )
     finally:
         await engine.dispose()
     return DemoResult(DEMO_EMAIL, DEMO_PASSWORD, DEMO_INSTAGRAM, connected_now)
