@@ -32,6 +32,7 @@ from socialsell.settings import Settings
 from socialsell.webhooks.api import router as webhooks_api
 from socialsell.whatsapp.api import messages_router as whatsapp_messages_api
 from socialsell.whatsapp.api import router as whatsapp_api
+from socialsell.whatsapp.costs.api import router as whatsapp_costs_api
 from socialsell.whatsapp.templates.api import router as whatsapp_templates_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(whatsapp_api)
     app.include_router(whatsapp_messages_api)
     app.include_router(whatsapp_templates_api)
+    app.include_router(whatsapp_costs_api)
     app.include_router(media_router)
     _include_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -116,7 +118,6 @@ def _include_web(app: FastAPI) -> None:
     from socialsell.publishing.views import router as publishing_views
     from socialsell.web.views import router as web_views
     from socialsell.whatsapp.templates.picker import router as whatsapp_picker_views
-    from socialsell.whatsapp.templates.picker import router as whatsapp_picker_views
     from socialsell.whatsapp.templates.views import router as whatsapp_templates_views
 
     app.include_router(accounts_views)
@@ -126,6 +127,5 @@ def _include_web(app: FastAPI) -> None:
     app.include_router(web_views)
     app.include_router(inbox_views)
     app.include_router(whatsapp_templates_views)
-    app.include_router(whatsapp_picker_views)
     app.include_router(whatsapp_picker_views)
     app.include_router(publishing_views)
