@@ -57,6 +57,7 @@ from socialsell.web.templating import (
     toast_trigger,
     url_path,
 )
+from socialsell.whatsapp import send as whatsapp_send
 
 router = APIRouter(include_in_schema=False)
 StorageDep = Annotated[Storage, Depends(get_storage)]
@@ -300,6 +301,7 @@ class Bubble:
     template: str | None = None  # the template's name (outbound templates)
     can_quote: bool = False
     can_react: bool = False
+    mine_reaction: str | None = None  # the business's own reaction, which it may take back
 
     @property
     def whatsapp(self) -> bool:
@@ -496,13 +498,27 @@ def _place(details: Mapping[str, Any]) -> Place | None:
         lat, lng = float(spot["latitude"]), float(spot["longitude"])
     except (KeyError, TypeError, ValueError):
         return None
+    address = _text(spot.get("address"))
+    if _same_point(address, lat, lng):
+        address = ""  # a dropped pin's "address" is its coordinates, shown once below
     return Place(
         latitude=lat,
         longitude=lng,
         name=_text(spot.get("name")),
-        address=_text(spot.get("address")),
+        address=address,
         map_url=f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lng:.6f}#map=17/{lat:.6f}/{lng:.6f}",
     )
+
+
+def _same_point(text: str, lat: float, lng: float) -> bool:
+    parts = text.split(",")
+    if len(parts) != 2:
+        return False
+    try:
+        a, b = float(parts[0]), float(parts[1])
+    except ValueError:
+        return False
+    return abs(a - lat) < 1e-6 and abs(b - lng) < 1e-6
 
 
 def _cards(details: Mapping[str, Any]) -> list[Card]:
@@ -686,6 +702,9 @@ def _whatsapp_parts(
         # Meta takes a reply's context and a reaction only for a message it knows (a wamid).
         "can_quote": usable and m.status != MessageStatus.failed,
         "can_react": usable and m.status != MessageStatus.failed,
+        "mine_reaction": next(
+            (str(r.get("emoji")) for r in m.reactions if r.get("by") == "business"), None
+        ),
     }
 
 
@@ -1171,6 +1190,7 @@ async def reply(
     image = upload if isinstance(upload, UploadFile) and upload.filename else None
     raw_mode = form.get("mode")
     mode = raw_mode if raw_mode in {"public", "private"} else None
+    quoted = _uuid_or_none(form.get("reply_to_message_id"))
     key = (request.headers.get("Idempotency-Key") or str(form.get("idempotency_key") or ""))[:100]
     values = {"text": text}
     errors: dict[str, str] = {}
@@ -1193,6 +1213,9 @@ async def reply(
                 stored, _ = await service.store_upload(
                     storage, viewer.principal, data, image.content_type
                 )
+                image_payload: dict[str, Any] = {"image_key": stored}
+                if quoted is not None:
+                    image_payload["reply_to_message_id"] = quoted
                 sent.append(
                     await _send(
                         session,
@@ -1200,7 +1223,7 @@ async def reply(
                         storage,
                         viewer,
                         conversation.id,
-                        {"image_key": stored},
+                        image_payload,
                         image_key,
                     )
                 )
@@ -1208,6 +1231,9 @@ async def reply(
             payload: dict[str, Any] = {"text": text}
             if mode is not None and conversation.kind == ConversationKind.comments:
                 payload["mode"] = mode
+            # WhatsApp: the quoted message (context); quoted once, by the first part sent.
+            if quoted is not None and conversation.kind == ConversationKind.dm and image is None:
+                payload["reply_to_message_id"] = quoted
             sent.append(
                 await _send(
                     session,
@@ -1272,6 +1298,15 @@ async def reply(
     )
 
 
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 async def _send(
     session: SessionDep,
     outbox: service.Outbox,
@@ -1329,6 +1364,46 @@ async def retry(
     if message.status == MessageStatus.failed:
         headers["HX-Trigger"] = toast_trigger(
             "error", t.gettext("The message was not sent again; the reason is under it.")
+        )
+    return await _message_response(request, session, message, settings, viewer, headers=headers)
+
+
+REACTIONS = ("👍", "❤️", "😂", "😮", "😢", "🙏")
+
+
+@router.post("/inbox/messages/{message_id}/react", name="inbox.react", dependencies=[CsrfProtected])
+async def react(
+    request: Request,
+    message_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: PageUser,
+    meta: MetaDep,
+    box: SecretBoxDep,
+) -> Response:
+    """WhatsApp: the seller reacts to a message (an empty emoji takes the reaction back)."""
+    t = request_translator(request)
+    form = await request.form()
+    raw = form.get("emoji")
+    emoji = raw if isinstance(raw, str) and (raw == "" or raw in REACTIONS) else None
+    message = await service.get_message(session, viewer.principal, message_id)
+    headers: dict[str, str] = {}
+    if emoji is None:
+        headers["HX-Trigger"] = toast_trigger("error", t.gettext("Choose one of the reactions."))
+    else:
+        outbox = service.Outbox(meta, box, settings)
+        try:
+            # A savepoint: a refused reaction changes nothing, and the page still renders.
+            async with session.begin_nested():
+                message = await whatsapp_send.react(
+                    session, outbox, viewer.principal, message_id, emoji
+                )
+        except AppError as exc:
+            headers["HX-Trigger"] = toast_trigger("error", t.gettext(exc.message))
+    if not is_htmx(request):
+        return redirect(
+            request,
+            url_path(request, "inbox.conversation", conversation_id=message.conversation_id),
         )
     return await _message_response(request, session, message, settings, viewer, headers=headers)
 

@@ -3,7 +3,8 @@
 // open thread (upserted by id), the conversation list, the composer when the messaging window
 // opens or closes. This file never builds markup from strings; it moves server HTML around.
 // Also: Enter sends, the image preview, the Idempotency-Key of each send, the window countdown,
-// the unread count in the tab title and the sidebar badge, older messages on scroll up.
+// the unread count in the tab title and the sidebar badge, older messages on scroll up; and for
+// WhatsApp: quoting a message in the reply, the reaction menu, and the template picker's states.
 (function () {
   "use strict";
 
@@ -454,6 +455,22 @@
       input.dispatchEvent(new Event("change", { bubbles: true }));
       return;
     }
+    var quote = event.target.closest("[data-quote-message]");
+    if (quote) {
+      startQuote(quote);
+      return;
+    }
+    var cancel = event.target.closest("[data-quote-cancel]");
+    if (cancel) {
+      clearQuote();
+      return;
+    }
+    // One reaction menu open at a time; a click elsewhere closes it.
+    document.querySelectorAll("[data-react-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
     var toggle = event.target.closest("[data-panel-toggle]");
     if (toggle) {
       var thread = toggle.closest("[data-thread]");
@@ -462,6 +479,72 @@
       toggle.setAttribute("aria-expanded", open ? "false" : "true");
     }
   });
+
+  // ------------------------------------------------------------ WhatsApp: quoting a message
+  function startQuote(button) {
+    var form = document.querySelector("[data-composer-form]");
+    var preview = form && form.querySelector("[data-quote-preview]");
+    if (!preview) {
+      return;
+    }
+    form.querySelector("[data-quote-input]").value = button.getAttribute("data-quote-message");
+    form.querySelector("[data-quote-preview-text]").textContent =
+      button.getAttribute("data-quote-text") || "";
+    preview.hidden = false;
+    var text = form.querySelector("[data-composer-text]");
+    if (text) {
+      text.focus();
+    }
+  }
+
+  function clearQuote() {
+    var form = document.querySelector("[data-composer-form]");
+    var preview = form && form.querySelector("[data-quote-preview]");
+    if (!preview) {
+      return;
+    }
+    form.querySelector("[data-quote-input]").value = "";
+    form.querySelector("[data-quote-preview-text]").textContent = "";
+    preview.hidden = true;
+    var text = form.querySelector("[data-composer-text]");
+    if (text) {
+      text.focus();
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var menu = event.target.closest && event.target.closest("[data-react-menu][open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      return;
+    }
+    if (event.target.matches && event.target.matches("[data-composer-text]")) {
+      var preview = document.querySelector("[data-quote-preview]");
+      if (preview && !preview.hidden) {
+        clearQuote();
+      }
+    }
+  });
+
+  // The template picker (WhatsApp) is another helper's fragment: if it cannot be loaded, say so
+  // in the box instead of leaving the spinner.
+  function pickerFailed(event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-template-picker")) {
+      var note = document.createElement("p");
+      note.className = "composer__templates-error";
+      note.setAttribute("role", "alert");
+      note.textContent = i18n.pickerFailed;
+      target.replaceChildren(note);
+    }
+  }
+
+  document.addEventListener("htmx:responseError", pickerFailed);
+  document.addEventListener("htmx:sendError", pickerFailed);
 
   // ------------------------------------------------------------ the messaging window countdown
   function tickWindow() {
@@ -482,6 +565,14 @@
     }
     var minutes = Math.floor(left / 60000);
     var hours = Math.floor(minutes / 60);
+    if (out.hasAttribute("data-window-short")) {
+      // WhatsApp: "Window closes in 3 h 12 min" (never more than 24 h).
+      out.textContent =
+        hours > 0
+          ? format(i18n.hmShort, { h: hours, m: minutes % 60 })
+          : format(i18n.mShort, { m: Math.max(1, minutes) });
+      return;
+    }
     if (hours >= 24) {
       out.textContent = format(i18n.daysLeft, { d: Math.floor(hours / 24) });
     } else if (hours > 0) {

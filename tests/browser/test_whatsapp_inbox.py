@@ -1,0 +1,247 @@
+"""A seller answers WhatsApp customers from the Inbox, told as stories: the product served over
+HTTP, a WhatsApp Business number connected from the Channels page, and customers (sandbox
+personas) whose messages reach the product as signed webhooks while the seller watches."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Locator, Page, expect
+from sqlalchemy import select, update
+
+from meta_sandbox.testing import Sandbox
+from socialsell.db import create_engine, utcnow
+from socialsell.inbox.models import Conversation
+from socialsell.settings import Settings
+from tests.browser.conftest import ARTIFACTS, nav_link, register
+from tests.conftest import LiveServer
+from tests.helpers.instagram import sandbox_settings, wait_until
+from tests.whatsapp.helpers import add_persona, create_account, subscribe
+
+pytestmark = pytest.mark.browser
+
+LIVE = 2_000  # ms: a message shows in the open inbox within two seconds, without a reload
+MARIA = "5511987654321"
+
+
+@pytest.fixture
+def settings(settings: Settings, sandbox: Sandbox) -> Settings:
+    return sandbox_settings(settings, sandbox)
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"whatsapp-inbox-{name}.png"
+    await page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+async def connect_number(
+    page: Page, sandbox: Sandbox, live_server: LiveServer, settings: Settings
+) -> dict[str, Any]:
+    """The seller signs up and connects the shop's WhatsApp number from the Channels page;
+    WhatsApp's webhooks for the app go to this product."""
+    account = create_account(sandbox, business_name="Sunny Shop", verified_name="Sunny Shop")
+    await register(page)
+    await page.goto("/channels")
+    await page.get_by_role("button", name="Connect WhatsApp number").click()
+    dialog = page.get_by_role("dialog", name="Connect a WhatsApp number")
+    await dialog.get_by_label("WhatsApp Business Account ID").fill(account["waba_id"])
+    await dialog.get_by_label("Phone number ID").fill(account["phone_number_id"])
+    await dialog.get_by_label("System user access token").fill(account["access_token"])
+    await dialog.get_by_role("button", name="Connect number").click()
+    await expect(page.get_by_text("WhatsApp number Sunny Shop is connected.")).to_be_visible()
+    subscribe(sandbox, live_server.url, settings)
+    return account
+
+
+def writes(sandbox: Sandbox, account: dict[str, Any], kind: str, **body: Any) -> dict[str, Any]:
+    """Maria writes to the shop's number on WhatsApp."""
+    response = sandbox.client.post(
+        f"/_sandbox/whatsapp/phone_numbers/{account['phone_number_id']}/inbound",
+        json={"from": MARIA, "type": kind, **body},
+    )
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def sent(sandbox: Sandbox, account: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the shop sent on WhatsApp, oldest first (the sandbox's record)."""
+    data: list[dict[str, Any]] = sandbox.client.get(
+        "/_sandbox/whatsapp/sent", params={"phone_number_id": account["phone_number_id"]}
+    ).json()["data"]
+    return data
+
+
+async def wait_for_sent(sandbox: Sandbox, account: dict[str, Any], count: int) -> None:
+    async def arrived() -> bool:
+        return len(sent(sandbox, account)) >= count
+
+    await wait_until(arrived, within=5, what=f"{count} messages sent on WhatsApp")
+    assert len(sent(sandbox, account)) == count
+
+
+async def age_window(settings: Settings, conversation_id: uuid.UUID, by: timedelta) -> None:
+    """Our side of "the clock passed 24 hours": the customer's last message is ``by`` old."""
+    engine = create_engine(settings.db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(last_inbound_at=utcnow() - by)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def conversation_id_of(settings: Settings) -> uuid.UUID:
+    engine = create_engine(settings.db_url)
+    try:
+        async with engine.connect() as connection:
+            found = (await connection.execute(select(Conversation.id))).scalars().all()
+    finally:
+        await engine.dispose()
+    (only,) = found
+    return uuid.UUID(str(only))
+
+
+def bubble(thread: Locator, text: str) -> Locator:
+    return thread.locator(".msg").filter(has_text=text)
+
+
+async def test_a_customer_writes_on_whatsapp_and_the_seller_answers_with_ticks_quotes_and_reactions(
+    browser_page: Page, sandbox: Sandbox, live_server: LiveServer, settings: Settings
+) -> None:
+    page = browser_page
+    account = await connect_number(page, sandbox, live_server, settings)
+    # Maria's phone does not open the chat by itself: she reads when the story says so.
+    add_persona(sandbox, MARIA, "Maria Souza", auto_read=False)
+
+    await nav_link(page, "Inbox").click()
+    await expect(page.get_by_role("heading", name="No conversations yet")).to_be_visible()
+
+    # Maria writes on WhatsApp: her conversation appears at once, with the WhatsApp badge, her
+    # profile name and her number.
+    started = time.monotonic()
+    first = writes(sandbox, account, "text", text="Oi! Tem o vestido azul no M?")
+    conversations = page.get_by_role("list", name="Conversations")
+    maria = conversations.get_by_role("link", name=re.compile("Tem o vestido azul"))
+    await expect(maria).to_be_visible(timeout=LIVE)
+    assert time.monotonic() - started < 2.5
+    await expect(maria).to_contain_text("Maria Souza")
+    await expect(maria).to_contain_text("WhatsApp")
+    await expect(maria).to_contain_text("+5511987654321")
+
+    await maria.click()
+    thread = page.get_by_role("log", name="Messages")
+    await expect(thread.get_by_text("Oi! Tem o vestido azul no M?")).to_be_visible()
+    head = page.locator("#thread-head")
+    await expect(head.get_by_role("heading", name="Maria Souza")).to_be_visible()
+    await expect(head.get_by_text("+5511987654321")).to_be_visible()
+    await expect(
+        page.get_by_text(re.compile(r"Window closes in (23 h \d+ min|24 h 0 min)"))
+    ).to_be_visible()
+
+    # The seller answers from the composer; WhatsApp received exactly that text.
+    reply = page.get_by_label("Your reply")
+    await reply.fill("Temos sim! R$ 120, envio hoje.")
+    await reply.press("Enter")
+    mine = bubble(thread, "Temos sim! R$ 120, envio hoje.")
+    await expect(mine).to_be_visible()
+    await expect(reply).to_have_value("")
+    await wait_for_sent(sandbox, account, 1)
+    (answer,) = sent(sandbox, account)
+    assert answer["to"] == MARIA
+    assert answer["text"] == "Temos sim! R$ 120, envio hoje."
+
+    # The ticks follow what WhatsApp reports, live: sent, then delivered, then read (blue).
+    await expect(mine.get_by_title("Sent", exact=True)).to_be_attached()
+    sandbox.advance(1)
+    await expect(mine.get_by_title("Delivered", exact=True)).to_be_attached(timeout=LIVE)
+    sandbox.client.post(f"/_sandbox/whatsapp/messages/{answer['id']}/read").raise_for_status()
+    read_tick = mine.get_by_title("Read", exact=True)
+    await expect(read_tick).to_be_attached(timeout=LIVE)
+    await expect(read_tick).to_have_class(re.compile("tick--read"))
+
+    # The seller quotes Maria's question in the next answer: the quote shows above the
+    # composer, then in the bubble, and WhatsApp got the reply's context.
+    question = thread.locator(".msg--in").filter(has_text="Oi! Tem o vestido azul no M?")
+    await question.hover()
+    await question.get_by_role("button", name="Reply to this message").click()
+    quoting = page.locator("[data-quote-preview]")
+    await expect(quoting).to_be_visible()
+    await expect(quoting).to_contain_text("Oi! Tem o vestido azul no M?")
+    await expect(reply).to_be_focused()
+    await reply.fill("E também no P.")
+    await reply.press("Enter")
+    quoted = bubble(thread, "E também no P.")
+    await expect(quoted.locator(".msg__quote")).to_contain_text("Oi! Tem o vestido azul no M?")
+    await expect(quoting).to_be_hidden()
+    await wait_for_sent(sandbox, account, 2)
+    assert sent(sandbox, account)[1]["context_message_id"] == first["id"]
+
+    # A reaction from the picker on her message.
+    await question.hover()
+    await question.get_by_label("React to this message").click()
+    await question.get_by_role("button", name="React with ❤️").click()
+    await expect(question.locator(".msg__reactions")).to_have_text("❤️")
+    await wait_for_sent(sandbox, account, 3)
+    assert sent(sandbox, account)[2]["type"] == "reaction"
+
+    # Maria sends where she is: a location, shown with its name and a link to the map.
+    sandbox.advance(1)
+    writes(
+        sandbox,
+        account,
+        "location",
+        location={"latitude": -23.561414, "longitude": -46.655881, "name": "Loja Paulista"},
+    )
+    place = thread.locator(".msg--location")
+    await expect(place).to_contain_text("Loja Paulista", timeout=LIVE)
+    await expect(place).to_contain_text("-23.56141, -46.65588")
+    await expect(place.get_by_role("link", name="Open the map")).to_have_attribute(
+        "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat=-23\.561414")
+    )
+
+    await screenshot(page, "thread-light")
+    await page.emulate_media(color_scheme="dark")
+    await screenshot(page, "thread-dark")
+    await page.emulate_media(color_scheme="light")
+    await page.set_viewport_size({"width": 375, "height": 740})
+    await expect(reply).to_be_visible()
+    await screenshot(page, "thread-375")
+
+
+async def test_after_24_hours_the_composer_offers_templates(
+    browser_page: Page, sandbox: Sandbox, live_server: LiveServer, settings: Settings
+) -> None:
+    page = browser_page
+    account = await connect_number(page, sandbox, live_server, settings)
+    add_persona(sandbox, MARIA, "Maria Souza")
+    writes(sandbox, account, "text", text="Quando chega meu pedido?")
+    await page.goto("/inbox")
+    await page.get_by_role("link", name=re.compile("Quando chega meu pedido")).click(
+        timeout=LIVE + 3_000
+    )
+    await expect(page.get_by_label("Your reply")).to_be_visible()
+
+    # A day and more passes on WhatsApp's clock and ours.
+    sandbox.advance(25 * 3600)
+    await age_window(settings, await conversation_id_of(settings), timedelta(hours=25))
+    await page.reload()
+
+    await expect(page.get_by_text("The 24-hour window is closed: send a template")).to_be_visible()
+    await expect(page.get_by_text(re.compile("more than 24 hours old"))).to_be_visible()
+    await expect(page.get_by_label("Your reply")).to_have_count(0)
+    # The picker (its own fragment) is loaded in the composer's place.
+    picker = page.locator("#template-picker")
+    await expect(picker.get_by_role("heading", name="No approved template")).to_be_visible()
+    await screenshot(page, "window-closed")
