@@ -220,18 +220,48 @@ async def test_a_customer_writes_on_whatsapp_and_the_seller_answers_with_ticks_q
     await screenshot(page, "thread-375")
 
 
-async def test_after_24_hours_the_composer_offers_templates(
+SHIPPED = {
+    "name": "order_on_its_way",
+    "language": "pt_BR",
+    "category": "UTILITY",
+    "components": [
+        {
+            "type": "BODY",
+            "text": "Oi {{1}}, seu pedido {{2}} saiu para entrega.",
+            "example": {"body_text": [["Ana", "#42"]]},
+        }
+    ],
+}
+
+
+def approved_template(sandbox: Sandbox, account: dict[str, Any], body: dict[str, Any]) -> None:
+    """A template made in WhatsApp Manager and approved by Meta (not yet known to us)."""
+    created = sandbox.client.post(
+        f"/v23.0/{account['waba_id']}/message_templates",
+        headers={"Authorization": f"Bearer {account['access_token']}"},
+        json=body,
+    )
+    assert created.status_code == 200, created.text
+    sandbox.client.post(
+        f"/_sandbox/whatsapp/templates/{created.json()['id']}/decision",
+        json={"status": "APPROVED"},
+    ).raise_for_status()
+
+
+async def test_after_24_hours_the_composer_offers_templates_and_one_is_delivered(
     browser_page: Page, sandbox: Sandbox, live_server: LiveServer, settings: Settings
 ) -> None:
     page = browser_page
     account = await connect_number(page, sandbox, live_server, settings)
-    add_persona(sandbox, MARIA, "Maria Souza")
+    approved_template(sandbox, account, SHIPPED)
+    add_persona(sandbox, MARIA, "Maria Souza", auto_read=False)
     writes(sandbox, account, "text", text="Quando chega meu pedido?")
     await page.goto("/inbox")
     await page.get_by_role("link", name=re.compile("Quando chega meu pedido")).click(
         timeout=LIVE + 3_000
     )
     await expect(page.get_by_label("Your reply")).to_be_visible()
+    conversation_url = page.url
 
     # A day and more passes on WhatsApp's clock and ours.
     sandbox.advance(25 * 3600)
@@ -241,7 +271,63 @@ async def test_after_24_hours_the_composer_offers_templates(
     await expect(page.get_by_text("The 24-hour window is closed: send a template")).to_be_visible()
     await expect(page.get_by_text(re.compile("more than 24 hours old"))).to_be_visible()
     await expect(page.get_by_label("Your reply")).to_have_count(0)
-    # The picker (its own fragment) is loaded in the composer's place.
+    # The picker (its own fragment) is loaded in the composer's place; the approved template
+    # is not known here yet, so it leads to the Templates page.
     picker = page.locator("#template-picker")
     await expect(picker.get_by_role("heading", name="No approved template")).to_be_visible()
     await screenshot(page, "window-closed")
+    await picker.get_by_role("link", name="Templates").click()
+    await page.get_by_role("button", name="Sync", exact=True).click()
+    await expect(page.get_by_text("order_on_its_way").first).to_be_visible()
+
+    await page.goto(conversation_url)
+    await picker.get_by_role("link", name=re.compile("order_on_its_way")).click()
+    await picker.get_by_label("{{1}}", exact=True).fill("Maria")
+    await picker.get_by_label("{{2}}", exact=True).fill("#1234")
+    await picker.get_by_role("button", name="Send template").click()
+
+    thread = page.get_by_role("log", name="Messages")
+    shipped = bubble(thread, "Oi Maria, seu pedido #1234 saiu para entrega.")
+    await expect(shipped).to_be_visible(timeout=LIVE)
+    await expect(shipped).to_contain_text("order_on_its_way")
+    await wait_for_sent(sandbox, account, 1)
+    (template,) = sent(sandbox, account)
+    assert template["type"] == "template"
+    assert template["text"] == "Oi Maria, seu pedido #1234 saiu para entrega."
+    sandbox.advance(1)
+    await expect(shipped.get_by_title("Delivered", exact=True)).to_be_attached(timeout=LIVE)
+    await screenshot(page, "template-delivered")
+
+
+async def test_a_message_whatsapp_cannot_deliver_shows_why_and_can_be_retried(
+    browser_page: Page, sandbox: Sandbox, live_server: LiveServer, settings: Settings
+) -> None:
+    page = browser_page
+    account = await connect_number(page, sandbox, live_server, settings)
+    add_persona(sandbox, MARIA, "Maria Souza")
+    writes(sandbox, account, "text", text="Vocês entregam em Recife?")
+    await page.goto("/inbox")
+    await page.get_by_role("link", name=re.compile("entregam em Recife")).click(
+        timeout=LIVE + 3_000
+    )
+    # Maria's phone stops being reachable (WhatsApp answers 131026 with a failed status).
+    sandbox.client.patch(
+        f"/_sandbox/whatsapp/personas/{MARIA}", json={"reachable": False}
+    ).raise_for_status()
+
+    reply = page.get_by_label("Your reply")
+    await reply.fill("Entregamos sim!")
+    await reply.press("Enter")
+    thread = page.get_by_role("log", name="Messages")
+    failed = bubble(thread, "Entregamos sim!")
+    await expect(failed.get_by_text("Not sent")).to_be_visible(timeout=LIVE)
+    await expect(failed).to_contain_text("WhatsApp could not deliver it to this number")
+    await screenshot(page, "failed")
+
+    sandbox.client.patch(
+        f"/_sandbox/whatsapp/personas/{MARIA}", json={"reachable": True}
+    ).raise_for_status()
+    await failed.get_by_role("button", name="Retry").click()
+    await expect(failed.get_by_title("Sent", exact=True)).to_be_attached(timeout=LIVE)
+    await expect(failed.get_by_text("Not sent")).to_have_count(0)
+    await wait_for_sent(sandbox, account, 2)
