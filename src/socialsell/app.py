@@ -117,6 +117,7 @@ def _include_web(app: FastAPI) -> None:
     from socialsell.notifications.views import router as notifications_views
     from socialsell.publishing.views import router as publishing_views
     from socialsell.web.views import router as web_views
+    from socialsell.whatsapp.costs.views import router as whatsapp_costs_views
     from socialsell.whatsapp.templates.picker import router as whatsapp_picker_views
     from socialsell.whatsapp.templates.views import router as whatsapp_templates_views
 
@@ -128,4 +129,5 @@ def _include_web(app: FastAPI) -> None:
     app.include_router(inbox_views)
     app.include_router(whatsapp_templates_views)
     app.include_router(whatsapp_picker_views)
+    app.include_router(whatsapp_costs_views)
     app.include_router(publishing_views)
