@@ -71,6 +71,7 @@ async def drop_images(page: Page, sizes: list[tuple[str, int, int]]) -> None:
 async def upload_in_library(page: Page, sizes: list[tuple[str, int, int]]) -> None:
     await nav_link(page, "Media").click()
     await expect(page.get_by_text("Drop photos and videos here")).to_be_visible()
+    await page.wait_for_load_state("load")  # the page's script listens for the drop
     await drop_images(page, sizes)
     rows = page.locator(".upload-row.is-done")
     await expect(rows).to_have_count(len(sizes))
@@ -158,6 +159,7 @@ async def test_a_carousel_is_composed_scheduled_and_published_while_the_seller_w
 
     await nav_link(page, "Calendar").click()
     await expect(page.get_by_text("Nothing planned in this period.")).to_be_visible()
+    await page.wait_for_load_state("load")
     await page.get_by_role("button", name="New post", exact=True).click()
     composer = page.get_by_role("dialog", name="New post")
     await expect(composer).to_be_visible()
@@ -315,6 +317,7 @@ async def test_broken_rules_show_next_to_their_fields(
     await register(page)
     await connect(page)
     await nav_link(page, "Calendar").click()
+    await page.wait_for_load_state("load")
     await page.get_by_role("button", name="New post", exact=True).click()
     composer = page.get_by_role("dialog", name="New post")
 

@@ -71,6 +71,7 @@ async def test_photos_are_dropped_filtered_and_deleted_unless_a_post_uses_them(
 
     page.on("dialog", accept)
     await nav_link(page, "Media").click()
+    await page.wait_for_load_state("load")
     vase_card = cards.filter(has_text="vase.png")
     await vase_card.get_by_role("button", name="Delete vase.png").click()
     reason = "This file is used by 1 post not published yet (scheduled, draft or failed)."
