@@ -239,6 +239,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--log-level", default="WARNING", help="of the product's processes")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="configure the product as before 2026-11-26 14:30 (containers polled in place for "
+        "up to 20 s, holding a job slot; every due post claimed at once), for a before/after "
+        "on the same machine and load",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="socialsell-publish-bench-"))
@@ -274,11 +282,14 @@ def main() -> None:
             "SOCIALSELL_META_APP_ID": sandbox.settings.app_id,
             "SOCIALSELL_META_APP_SECRET": sandbox.settings.app_secret,
             "SOCIALSELL_TICK_SECONDS": "1",
-            "SOCIALSELL_LOG_LEVEL": "WARNING",
+            "SOCIALSELL_LOG_LEVEL": args.log_level,
         }
     )
     if redis_url:
         env["SOCIALSELL_REDIS_URL"] = redis_url
+    if args.before:
+        env["SOCIALSELL_PUBLISHING_INLINE_POLL_SECONDS"] = "20"
+        env["SOCIALSELL_PUBLISHING_MAX_IN_FLIGHT"] = "0"
     settings = Settings(
         database_url=database_url,
         data_dir=workdir / "data",
@@ -343,7 +354,12 @@ def main() -> None:
     failures = collections.Counter(p.failure_code for p in posts if p.status == PostStatus.failed)
 
     print()
-    print(f"setup: {args.setup}" + (f", {args.workers} workers" if redis_url else ""))
+    print(
+        f"setup: {args.setup}"
+        + (f", {args.workers} workers" if redis_url else "")
+        + (" (before: polling in place, no in-flight limit)" if args.before else "")
+    )
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"machine: nproc={os.cpu_count()}, python {platform.python_version()}")
     print(f"posts: {args.posts} over {args.channels} channels, due within one minute")
     if lateness:

@@ -323,3 +323,50 @@ async def test_a_publisher_that_keeps_crashing_ends_failed_not_claimed_for_ever(
         states.append((row.status.value, row.attempts))
     assert states == [("publishing", 1), ("publishing", 2), ("publishing", 3), ("failed", 3)]
     assert row.failure_code == "internal_error"
+
+
+async def test_under_a_burst_the_tick_claims_only_while_few_posts_are_under_way(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    sandbox: Sandbox,
+    shop: Shop,
+    media_server: LiveServer,
+) -> None:
+    """Started posts finish before more are claimed (bench/publish_bench.py: claiming a whole
+    burst at once left every post's second half queued behind everyone's first); a post
+    waiting half an hour for its quota does not hold the others up."""
+    media_id = await upload_image(client, shop.seller)
+    ids = []
+    for n in range(3):
+        [post] = await schedule(client, shop.seller, [shop.channel_id], [media_id], caption=f"Drop {n}")  # fmt: skip
+        await make_due(app, post["id"])
+        ids.append(post["id"])
+    runtime = app.state.jobs
+    runtime.settings = runtime.settings.model_copy(update={"publishing_max_in_flight": 2})
+
+    assert await tick(app) == 2
+    first, second, third = [await post_row(app, i) for i in ids]
+    assert third.status == "scheduled", "the oldest due are claimed first"
+    for row in (first, second):
+        assert row.container_id is not None
+        assert row.lease_until is not None
+        # Not ready at the first look: looked at again in 2 s, without holding a job slot.
+        assert row.lease_until - db.utcnow() <= timedelta(seconds=2.5)
+    assert await tick(app) == 0, "two posts under way: no room"
+
+    async with db.unit_of_work(app.state.sessionmaker) as session:
+        await session.execute(
+            update(Post)
+            .where(Post.id == second.id)
+            .values(lease_until=db.utcnow() + timedelta(minutes=30))
+        )
+    assert await tick(app) == 1, "a post waiting for its quota does not count"
+    assert (await post_row(app, ids[2])).container_id is not None
+
+    sandbox.advance(6)
+    await expire_lease(app, ids[0])
+    await expire_lease(app, ids[2])
+    assert await tick(app) == 2
+    assert (await post_row(app, ids[0])).status == "published"
+    assert (await post_row(app, ids[2])).status == "published"
+    assert len(published(sandbox, shop.ig_id)) == 2

@@ -72,6 +72,9 @@ CRASH_ENV = "SOCIALSELL_TEST_PUBLISHER_CRASH_AT"
 # Meta's publishing limit is a moving 24 h window; a full quota is looked at again this later.
 QUOTA_WAIT = timedelta(minutes=30)
 POLL_LATER_MAX = timedelta(seconds=60)
+# A container just made and not ready at the first look is looked at again this much later
+# (then every ``publishing_poll_later_seconds``): Meta processes most photos within seconds.
+FIRST_LOOK_AGAIN = timedelta(seconds=2)
 # A published media is recognised in the account's feed by caption, from this long before the
 # attempt (clocks differ) on.
 RECOGNISE_SLACK = timedelta(minutes=10)
@@ -268,11 +271,12 @@ class Publisher:
                     "with 'publish posts' switched on, then retry.",
                 )
             )
-        if post.container_id is None:
+        made_now = post.container_id is None
+        if made_now:
             if post.publish_attempted_at is None and not any(i.container_id for i in post.items):
                 await self._check_quota(session, post, channel)
             await self._create_containers(session, post, channel)
-        status = await self._wait_until_ready(session, post, channel)
+        status = await self._wait_until_ready(session, post, channel, made_now=made_now)
         if status == "PUBLISHED":
             await self._recognise(session, post, channel)
             return
@@ -345,8 +349,15 @@ class Publisher:
             return lambda c: c.create_video_carousel_item(url)
         return lambda c: c.create_image_container(url, is_carousel_item=True)
 
-    async def _wait_until_ready(self, session: AsyncSession, post: Post, channel: Channel) -> str:
-        """FINISHED or PUBLISHED; anything else hands back, fails, or starts over."""
+    async def _wait_until_ready(
+        self, session: AsyncSession, post: Post, channel: Channel, *, made_now: bool = False
+    ) -> str:
+        """FINISHED or PUBLISHED; anything else hands back, fails, or starts over.
+
+        Waiting in place holds one of the worker's job slots while doing nothing; under a burst
+        (hundreds of posts due in one minute) those slots are what the posts queue for. So by
+        default (``publishing_inline_poll_seconds`` 0) a container still processing hands the
+        post back to the tick, which claims it again when the lease it was given runs out."""
         assert post.container_id is not None  # noqa: S101 - set by the caller
         container_id = post.container_id
         budget = self.settings.publishing_inline_poll_seconds
@@ -374,6 +385,8 @@ class Publisher:
                     timedelta(seconds=self.settings.publishing_poll_later_seconds)
                     * 2 ** min(post.attempts, 4),
                 )
+                if made_now and not waited:
+                    later = min(later, FIRST_LOOK_AGAIN)
                 raise HandBack(later, "Instagram is processing the media.")
             await asyncio.sleep(delay)
             waited += delay

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from socialsell.core.jobs import JobContext, job
 from socialsell.core.storage import build_storage
@@ -11,6 +14,7 @@ from socialsell.core.tick import claimer, periodic
 from socialsell.db import utcnow
 from socialsell.integrations import build_meta_client, secret_box
 from socialsell.publishing import permalinks
+from socialsell.publishing.models import Post, PostStatus
 from socialsell.publishing.publisher import Publisher
 from socialsell.publishing.repository import GlobalPosts
 
@@ -24,12 +28,38 @@ async def claim_due_posts(ctx: JobContext) -> int:
     owner = uuid.uuid4().hex
     lease_until = now + timedelta(seconds=ctx.settings.publishing_lease_seconds)
     async with ctx.unit_of_work() as session:
-        ids = await GlobalPosts(session).claim_due(
-            now, lease_until, owner, ctx.settings.publishing_claim_batch
-        )
+        room = ctx.settings.publishing_claim_batch
+        if ctx.settings.publishing_max_in_flight > 0:
+            room = min(
+                room,
+                ctx.settings.publishing_max_in_flight - await _in_flight(session, now, lease_until),
+            )
+        if room <= 0:
+            return 0
+        ids = await GlobalPosts(session).claim_due(now, lease_until, owner, room)
         for post_id in ids:
             ctx.enqueue(session, publish_post, str(post_id), owner)
     return len(ids)
+
+
+async def _in_flight(session: AsyncSession, now: datetime, horizon: datetime) -> int:
+    """Posts a publisher holds (lease up to ``publishing_lease_seconds`` ahead) or that wait a
+    few seconds to be looked at again. Under a burst, claiming every due post at once queues
+    the second half of each started post (after Meta's processing) behind the first half of
+    all the others, and every post ends late; claiming only while fewer than
+    ``publishing_max_in_flight`` are under way finishes the started ones first (the claim takes
+    the oldest due first). Posts waiting longer than a lease (a full quota: 30 minutes) do not
+    count: they must not hold up the others."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(
+            Post.status == PostStatus.publishing,
+            Post.lease_until > now,
+            Post.lease_until <= horizon,
+        )
+    )
+    return int(found or 0)
 
 
 # One attempt: the publisher retries transient failures itself, by handing the post back to
