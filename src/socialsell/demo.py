@@ -24,6 +24,7 @@ from socialsell.db import create_engine, create_sessionmaker, unit_of_work
 from socialsell.integrations import build_meta_client, secret_box
 from socialsell.publishing.demo import seed_demo_posts
 from socialsell.settings import Settings
+from socialsell.whatsapp.demo import seed_whatsapp_demo
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +127,9 @@ async def seed_demo(settings: Settings, *, sandbox_url: str, app_url: str) -> De
             await _fetch_history(settings, sessionmaker, account["id"])
             await seed_demo_posts(
                 settings, sessionmaker, email=DEMO_EMAIL, instagram_account_id=account["id"]
+            )
+            await seed_whatsapp_demo(
+                settings, sessionmaker, sandbox, app_url=app_url, email=DEMO_EMAIL
             )
     finally:
         await engine.dispose()

@@ -39,7 +39,9 @@ async def test_the_demo_connects_its_account_through_oauth_once(
     engine = create_engine(settings.db_url)
     try:
         async with create_sessionmaker(engine)() as db:
-            channel = (await db.scalars(select(Channel))).one()
+            channel = (
+                await db.scalars(select(Channel).where(Channel.platform == "instagram"))
+            ).one()
         assert channel.username == DEMO_INSTAGRAM
         assert channel.status == "active"
         # The token came out of the OAuth exchange: the sandbox knows it as a long-lived token.
@@ -53,6 +55,7 @@ async def test_the_demo_connects_its_account_through_oauth_once(
         again = await seed_demo(settings, sandbox_url=sandbox.url, app_url=live_server.url)
         assert again.instagram_connected_now is False
         async with create_sessionmaker(engine)() as db:
-            assert len((await db.scalars(select(Channel))).all()) == 1
+            instagram = select(Channel).where(Channel.platform == "instagram")
+            assert len((await db.scalars(instagram)).all()) == 1
     finally:
         await engine.dispose()

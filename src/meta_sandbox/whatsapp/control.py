@@ -224,7 +224,8 @@ def _inbound_json(message: InboundMessage) -> dict[str, Any]:
 async def persona_writes(
     request: Request, phone_number_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """A persona writes to the number. Body: `{"from": wa_id, "type": ..., <kind fields>}`."""
+    """A persona writes to the number. Body: `{"from": wa_id, "type": ..., <kind fields>}`;
+    optional `at` (epoch seconds in the past) dates the message earlier, to seed a history."""
     ctx = await _ctx(request)
     phone = _phone(ctx, phone_number_id)
     sender = body.get("from")

@@ -208,6 +208,23 @@ def _template_button(
     return {"payload": payload, "text": text}, {"from": phone.number, "id": message.id}
 
 
+# How far back a persona's message may be dated (seeding a history, a late delivery).
+MAX_BACKDATE_SECONDS = 30 * 86_400
+
+
+def _written_at(ctx: Ctx, spec: dict[str, Any]) -> float:
+    """When the persona wrote: now, or `at` (epoch seconds, in the past) to seed a history."""
+    at = spec.get("at")
+    if at is None:
+        return ctx.now()
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        raise _bad("at must be epoch seconds")
+    now = ctx.now()
+    if at > now or at < now - MAX_BACKDATE_SECONDS:
+        raise _bad("at must be in the past, at most 30 days ago")
+    return float(at)
+
+
 def build_message(
     ctx: Ctx, phone: PhoneNumber, persona: Persona, spec: dict[str, Any]
 ) -> dict[str, Any]:
@@ -219,7 +236,7 @@ def build_message(
     message: dict[str, Any] = {
         "from": wa_id,
         "id": new_wamid(wa_id),
-        "timestamp": str(int(ctx.now())),
+        "timestamp": str(int(_written_at(ctx, spec))),
         "type": kind,
     }
     context: dict[str, str] | None = None
@@ -322,7 +339,12 @@ async def receive(
             Persona(wa_id=new_wa_id, name=persona.name, reachable=persona.reachable),
         )
     else:
-        # Any customer message opens (or renews) the 24-hour customer service window.
-        ctx.wa.last_customer_message_at[chat_key(phone.id, persona.wa_id)] = ctx.now()
+        # Any customer message opens (or renews) the 24-hour customer service window, from
+        # when it was written (a backdated message does not move the window back).
+        key = chat_key(phone.id, persona.wa_id)
+        written = float(inbound.timestamp)
+        ctx.wa.last_customer_message_at[key] = max(
+            ctx.wa.last_customer_message_at.get(key, written), written
+        )
     await ctx.emit(phone.waba_id, payloads.inbound_message_entry(phone, inbound, persona.name))
     return inbound
