@@ -304,9 +304,32 @@ async def test_a_post_is_dragged_to_another_day_and_a_move_to_the_past_snaps_bac
     assert detail["local_date"] == target_day.isoformat(), "nothing changed"
 
     # The week view: the chip sits in its hour row, and can be moved to another hour.
-    await page.get_by_role("link", name="Week").click()
+    await page.goto(f"/calendar?view=week&date={target_day.isoformat()}")
+    await expect(page.get_by_role("link", name="Week", exact=True)).to_have_attribute(
+        "aria-current", "true"
+    )
     slot = page.locator(f'[data-drop-date="{target_day.isoformat()}"][data-drop-hour="16"]')
-    await expect(slot.locator(f'[data-post-id="{post["id"]}"]')).to_be_visible()
+    chip = slot.locator(f'[data-post-id="{post["id"]}"]')
+    await expect(chip).to_be_visible()
+    morning = page.locator(f'[data-drop-date="{target_day.isoformat()}"][data-drop-hour="9"]')
+    await drag(page, chip, morning)
+    await expect(morning.locator(f'[data-post-id="{post["id"]}"]')).to_contain_text("09:45")
+    detail = await (await page.request.get(f"/calendar/posts/{post['id']}")).json()
+    assert (detail["local_date"], detail["local_time"]) == (target_day.isoformat(), "09:45")
+
+    # A click opens it in the composer; Enter on the chip does the same, from the keyboard.
+    await morning.get_by_role("button", name=re.compile("Edit post of 09:45")).focus()
+    await page.keyboard.press("Enter")
+    composer = page.get_by_role("dialog", name="Edit post")
+    await expect(composer).to_be_visible()
+    await expect(composer.get_by_label("Caption")).to_have_value("Totes in autumn colours")
+    await expect(composer.get_by_label("Time")).to_have_value("09:45")
+    await expect(composer.locator("[data-composer-media] li")).to_have_count(1)
+    await composer.get_by_label("Time").fill("08:05")
+    await composer.get_by_role("button", name="Schedule").click()
+    await expect(composer).to_be_hidden()
+    eight = page.locator(f'[data-drop-date="{target_day.isoformat()}"][data-drop-hour="8"]')
+    await expect(eight.locator(f'[data-post-id="{post["id"]}"]')).to_contain_text("08:05")
 
 
 async def test_broken_rules_show_next_to_their_fields(

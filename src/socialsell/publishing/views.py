@@ -203,7 +203,8 @@ async def calendar_page(
             day=format_date(start, format="d MMMM yyyy", locale=t.language),
         )
     else:
-        title = format_date(anchor, format="MMMM yyyy", locale=t.language)
+        title = format_date(anchor, format="LLLL yyyy", locale=t.language)
+        title = title[:1].upper() + title[1:]
     context = {
         "viewer": viewer,
         "view": view,

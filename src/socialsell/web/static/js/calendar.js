@@ -318,5 +318,25 @@
     });
   }
 
+  // The week opens on the working day (or the first post before it), not at midnight.
+  function scrollWeek() {
+    var week = root.querySelector(".cal-week");
+    if (!week) {
+      return;
+    }
+    var hour = 8;
+    week.querySelectorAll("[data-drop-hour]").forEach(function (slot) {
+      if (slot.querySelector("[data-post-chip]")) {
+        hour = Math.min(hour, parseInt(slot.getAttribute("data-drop-hour"), 10));
+      }
+    });
+    var row = week.querySelector('[data-drop-hour="' + hour + '"]');
+    var head = week.querySelector(".cal-week__row--head");
+    if (row) {
+      week.scrollTop = row.offsetTop - (head ? head.offsetHeight : 0);
+    }
+  }
+
   paint(document);
+  scrollWeek();
 })();
