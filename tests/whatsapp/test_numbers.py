@@ -96,3 +96,31 @@ async def test_another_workspace_gets_404(
     base = f"/api/v1/whatsapp/numbers/{number.channel_id}"
     await assert_other_workspace_gets_404(client, "GET", base)
     await assert_other_workspace_gets_404(client, "POST", f"{base}/sync")
+
+
+async def test_a_dead_token_marks_the_number_and_the_channels_api_handles_whatsapp(
+    client: httpx.AsyncClient, app: FastAPI, sandbox: Sandbox, seller: ApiUser
+) -> None:
+    number = await connect_number(client, sandbox, seller)
+    channel_path = f"/api/v1/channels/{number.channel_id}"
+    synced = await client.post(f"{channel_path}/sync", headers=seller.headers)
+    assert synced.status_code == 200, synced.text
+    assert synced.json()["details"]["verified_name"] == number.channel["details"]["verified_name"]
+
+    token = number.account["access_token"]
+    sandbox.client.post(f"/_sandbox/tokens/{token}/revoke").raise_for_status()
+    refused = await client.post(
+        f"/api/v1/whatsapp/numbers/{number.channel_id}/sync", headers=seller.headers
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "channel_needs_reconnect"
+    read = await client.get(channel_path, headers=seller.headers)
+    assert read.json()["status"] in {"token_expired", "revoked"}
+    assert "system-user token" in read.json()["status_reason"]
+
+    # Disconnecting forgets the token; the app stays subscribed to the business account.
+    gone = await client.post(f"{channel_path}/disconnect", headers=seller.headers)
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["status"] == "disconnected"
+    (stored,) = await rows(app, select(Channel))
+    assert stored.token_encrypted is None

@@ -318,6 +318,11 @@ async def mark_token_failed(session: AsyncSession, channel: Channel, exc: TokenE
         if revoked
         else "The access token expired or is no longer valid."
     )
+    if channel.platform == Platform.whatsapp:
+        channel.status_reason = (
+            "WhatsApp no longer accepts this number's system-user token (it expired, was "
+            "revoked or lost its permissions). Connect the number again with a new token."
+        )
     await notifications.notify(
         session,
         channel.workspace_id,
@@ -339,6 +344,12 @@ async def sync_channel(
     channel_id: uuid.UUID,
 ) -> Channel:
     channel = await get_channel(session, principal, channel_id)
+    if channel.platform == Platform.whatsapp:
+        from socialsell.whatsapp import service as whatsapp
+
+        return await whatsapp.refresh_number(
+            session, channel, whatsapp.client_for(meta, box, channel)
+        )
     try:
         profile = await call_meta(session, meta, box, channel, lambda c: c.get_profile())
     except MetaError as exc:
@@ -356,6 +367,13 @@ async def repair_webhooks(
     channel_id: uuid.UUID,
 ) -> Channel:
     channel = await get_channel(session, principal, channel_id)
+    if channel.platform == Platform.whatsapp:
+        from socialsell.whatsapp import service as whatsapp
+
+        # Reading the number again re-subscribes the app to its account.
+        return await whatsapp.refresh_number(
+            session, channel, whatsapp.client_for(meta, box, channel)
+        )
     client = instagram_client(meta, box, channel)  # refuses disconnected and expired channels
     await _subscribe_webhooks(session, channel, client)
     return channel
@@ -372,7 +390,13 @@ async def disconnect(
     channel = await get_channel(session, principal, channel_id)
     if channel.status == ChannelStatus.disconnected:
         return channel
-    if channel.token_encrypted and channel.status == ChannelStatus.active:
+    # A WhatsApp app subscription belongs to the whole business account (other numbers may
+    # use it): only the number's token is forgotten; its webhooks are then ignored.
+    if (
+        channel.token_encrypted
+        and channel.status == ChannelStatus.active
+        and channel.platform == Platform.instagram
+    ):
         try:
             await meta.instagram(
                 box.decrypt(channel.token_encrypted), channel.external_id

@@ -139,15 +139,19 @@ def waba_id_of(channel: Channel) -> str | None:
 
 async def call_whatsapp(
     session: AsyncSession,
-    settings: Settings,
+    settings: Settings | None,
     channel: Channel,
     action: Callable[[WhatsAppClient], Awaitable[T]],
     *,
     client: WhatsAppClient | None = None,
 ) -> T:
     """Run one Graph call for a number, keeping its health: a refused token marks the channel
-    (and notifies the workspace) and raises :class:`ChannelUnavailable`."""
-    client = client or whatsapp_client(settings, channel)
+    (and notifies the workspace) and raises :class:`ChannelUnavailable`. Without ``client``, one
+    is made from ``settings``."""
+    if client is None:
+        if settings is None:
+            raise ValueError("give settings or a client")
+        client = whatsapp_client(settings, channel)
     try:
         result = await action(client)
     except TokenError as exc:
@@ -284,10 +288,15 @@ async def sync_number(
 ) -> Channel:
     """Read the number again (quality, messaging limit, name) and repair the subscription."""
     channel = await get_number(session, principal, channel_id)
-    client = whatsapp_client(settings, channel)
+    return await refresh_number(session, channel, whatsapp_client(settings, channel))
+
+
+async def refresh_number(
+    session: AsyncSession, channel: Channel, client: WhatsAppClient
+) -> Channel:
     try:
         number = await call_whatsapp(
-            session, settings, channel, lambda c: c.get_phone_number(READ_FIELDS), client=client
+            session, None, channel, lambda c: c.get_phone_number(READ_FIELDS), client=client
         )
     except MetaError as exc:
         raise WhatsAppMetaError(f"WhatsApp answered with an error: {exc.message}.") from exc
