@@ -19,7 +19,7 @@ from meta_sandbox.testing import Sandbox
 from socialsell import db
 from socialsell.publishing.models import Post
 from socialsell.settings import Settings
-from tests.browser.conftest import nav_link, register
+from tests.browser.conftest import ARTIFACTS, nav_link, register
 from tests.helpers.instagram import sandbox_settings
 
 pytestmark = pytest.mark.browser
@@ -383,3 +383,67 @@ async def test_broken_rules_show_next_to_their_fields(
     await page.keyboard.press("Escape")
     await expect(composer).to_be_hidden()
     assert await rows_of(settings) == []
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """For a person to look at (test-artifacts/calendar-*.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"calendar-{name}.png"), full_page=True)
+
+
+async def test_a_post_instagram_refuses_turns_red_with_the_reason_and_retry_publishes_it(
+    browser_page: Page, sandbox: Sandbox, settings: Settings
+) -> None:
+    page = browser_page
+    account = sandbox.create_account("sunny_shop", name="Sunny Shop")
+    await register(page)
+    await connect(page)
+    await upload_in_library(page, [("plate.png", 1080, 1080)])
+    await nav_link(page, "Calendar").click()
+    await page.wait_for_load_state("load")
+    await page.keyboard.press("n")  # the shortcut of "New post"
+    composer = page.get_by_role("dialog", name="New post")
+    await expect(composer).to_be_visible()
+    await composer.get_by_role("button", name="Add from library").click()
+    await composer.get_by_role("button", name="plate.png").click()
+    # Within our 30, but Instagram (the sandbox, as Instagram since Dec 2025) takes 5.
+    await composer.get_by_label("Caption").fill("Plates! #a1 #b2 #c3 #d4 #e5 #f6")
+    await expect(composer.get_by_text("6 / 30 hashtags")).to_be_visible()
+    await screenshot(page, "composer")
+    await composer.get_by_role("button", name="Publish now").click()
+    await expect(composer).to_be_hidden()
+    await expect(page.get_by_text("Publishing now.")).to_be_visible()
+
+    [post] = await rows_of(settings)
+    await wait_for(settings, post.id, lambda r: r.status == "failed")
+    await expect(page.get_by_text(re.compile("^A post could not be published:"))).to_be_visible()
+    chip = page.locator(f'[data-post-id="{post.id}"]')
+    await expect(chip).to_have_class(re.compile("post-chip--failed"))
+    [row] = await rows_of(settings, id=post.id)
+    assert row.failure_reason
+    await expect(chip.locator("[data-chip-reason]")).to_have_text(row.failure_reason)
+    await screenshot(page, "failed")
+
+    sandbox.configure(caption_max_hashtags=30)
+    await chip.get_by_role("button", name="Retry").click()
+    await expect(page.get_by_text("Trying again now.")).to_be_visible()
+    await wait_for(settings, post.id, lambda r: r.container_id is not None)
+    sandbox.advance(6)
+    await wait_for(settings, post.id, lambda r: r.status == "published")
+    await expect(chip).to_have_class(re.compile("post-chip--published"))
+    await expect(chip.get_by_role("link")).to_have_attribute("href", re.compile("instagram.com/p/"))
+    feed = sandbox.client.get(f"/_sandbox/instagram/accounts/{account['id']}/published").json()
+    assert [m["caption"] for m in feed["data"]] == ["Plates! #a1 #b2 #c3 #d4 #e5 #f6"]
+
+    # Dark theme and a phone's width, for a person to look at.
+    await page.emulate_media(color_scheme="dark")
+    await screenshot(page, "month-dark")
+    await page.set_viewport_size({"width": 375, "height": 800})
+    await page.reload()
+    await expect(chip).to_be_visible()
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "nothing wider than the phone"
+    await screenshot(page, "month-phone")
+    await page.get_by_role("button", name="New post", exact=True).click()
+    await expect(page.get_by_role("dialog", name="New post")).to_be_visible()
+    await screenshot(page, "composer-phone")
