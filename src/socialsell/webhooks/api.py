@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 
-import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.background import BackgroundTask
@@ -19,8 +18,6 @@ from socialsell.core.errors import AppError, Forbidden
 from socialsell.core.jobs import JobRuntime
 from socialsell.settings import Settings
 from socialsell.webhooks import intake, service
-
-log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], lifespan=intake.intake_lifespan)
 
@@ -73,17 +70,11 @@ async def receive(request: Request, platform: str) -> Response:
         request.headers.get("x-hub-signature-256"),
     ):
         raise InvalidSignature
-    delivery_id = await intake.delivery_store(request.app).store(platform, body)
+    webhook_intake = intake.intake_of(request.app)
+    delivery_id = await webhook_intake.store.store(platform, body)
     return Response(
-        status_code=200, background=BackgroundTask(_ring, request.app.state.jobs, str(delivery_id))
+        status_code=200, background=BackgroundTask(webhook_intake.doorbell.ring, str(delivery_id))
     )
-
-
-async def _ring(jobs: JobRuntime, delivery_id: str) -> None:
-    try:
-        await jobs.kick("webhooks.process_delivery", delivery_id)
-    except Exception:  # stored: the tick re-kicks it; a failed doorbell is no error for Meta
-        log.warning("webhook_kick_failed", delivery_id=delivery_id, exc_info=True)
 
 
 @router.get("/whatsapp", response_class=PlainTextResponse)

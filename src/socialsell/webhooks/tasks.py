@@ -33,6 +33,21 @@ async def process_delivery(ctx: JobContext, delivery_id: str) -> None:
     ctx.log.debug("webhook_processed", delivery_id=delivery_id, status=status)
 
 
+@job("webhooks.process_deliveries", max_attempts=3)
+async def process_deliveries(ctx: JobContext, delivery_ids: list[str]) -> None:
+    """One doorbell for a burst of deliveries (webhooks/intake.py). Each is processed in its own
+    transaction; one that fails holds none of the others back, and a retry finds the processed
+    ones done."""
+    failures: list[Exception] = []
+    for delivery_id in delivery_ids:
+        try:
+            await process_delivery(ctx, delivery_id)
+        except Exception as exc:  # noqa: BLE001 - raised once the others had their turn
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
 @claimer("webhooks.rekick_stale_deliveries")
 async def rekick_stale_deliveries(ctx: JobContext) -> int:
     now = utcnow()
