@@ -4,6 +4,7 @@ personas) whose messages reach the product as signed webhooks while the seller w
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import uuid
@@ -216,7 +217,8 @@ async def test_a_customer_writes_on_whatsapp_and_the_seller_answers_with_ticks_q
     await screenshot(page, "thread-dark")
     await page.emulate_media(color_scheme="light")
     await page.set_viewport_size({"width": 375, "height": 740})
-    await expect(reply).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_label("Your reply")).to_be_visible()
     await screenshot(page, "thread-375")
 
 
@@ -331,3 +333,72 @@ async def test_a_message_whatsapp_cannot_deliver_shows_why_and_can_be_retried(
     await expect(failed.get_by_title("Sent", exact=True)).to_be_attached(timeout=LIVE)
     await expect(failed.get_by_text("Not sent")).to_have_count(0)
     await wait_for_sent(sandbox, account, 2)
+
+
+def png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 60), "teal").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def test_every_kind_of_whatsapp_message_is_shown_and_a_photo_is_sent(
+    browser_page: Page, sandbox: Sandbox, live_server: LiveServer, settings: Settings
+) -> None:
+    page = browser_page
+    account = await connect_number(page, sandbox, live_server, settings)
+    add_persona(sandbox, MARIA, "Maria Souza")
+    writes(sandbox, account, "text", text="Bom dia!")
+    await page.goto("/inbox")
+    await page.get_by_role("link", name=re.compile("Bom dia")).click(timeout=LIVE + 3_000)
+    thread = page.get_by_role("log", name="Messages")
+
+    # A photo from the seller, as on Instagram: previewed, sent with Enter, shown, on WhatsApp.
+    await page.locator("[data-image-input]").set_input_files(
+        {"name": "vestido.png", "mimeType": "image/png", "buffer": png()}
+    )
+    await expect(page.get_by_role("img", name="The image to send")).to_be_visible()
+    await page.get_by_label("Your reply").press("Enter")
+    await expect(thread.locator(".msg--out.msg--image img")).to_be_visible()
+    await wait_for_sent(sandbox, account, 1)
+    (photo,) = sent(sandbox, account)
+    assert photo["type"] == "image"
+
+    sandbox.advance(1)
+    writes(sandbox, account, "image", caption="Esse aqui em azul?")
+    writes(sandbox, account, "sticker")
+    writes(sandbox, account, "contacts")
+    writes(sandbox, account, "order")
+    writes(
+        sandbox,
+        account,
+        "interactive",
+        reply_to=photo["id"],
+        interactive={"type": "button_reply", "button_reply": {"id": "keep", "title": "Quero esse"}},
+    )
+    writes(sandbox, account, "unsupported")
+    writes(sandbox, account, "system", system={"wa_id": "5511900000000"})
+
+    caption = thread.locator(".msg--in.msg--image").filter(has_text="Esse aqui em azul?")
+    await expect(caption.locator("img")).to_be_visible(timeout=LIVE + 3_000)
+    await expect(thread.locator(".msg--sticker img")).to_be_visible(timeout=LIVE + 3_000)
+    card = thread.locator(".msg--contacts")
+    await expect(card).to_contain_text("Lucía Gómez")
+    await expect(card.get_by_role("link", name="+1 (983) 555-2319")).to_have_attribute(
+        "href", "tel:+1(983)555-2319"
+    )
+    order = thread.locator(".msg--order")
+    await expect(order).to_contain_text("di9ozbzfi4")
+    await expect(order).to_contain_text("× 2")
+    await expect(order).to_contain_text("Total: $85.00")
+    choice = thread.locator(".msg--interactive")
+    await expect(choice).to_contain_text("Chose an option")
+    await expect(choice.locator(".wa-choice")).to_have_text("Quero esse")
+    # The button answers the seller's photo: the quote says so.
+    await expect(choice.locator(".msg__quote")).to_contain_text("You")
+    await expect(thread.locator(".msg--unsupported")).to_contain_text(
+        "cannot be shown here; open WhatsApp"
+    )
+    await expect(thread.locator(".msg--system")).to_contain_text("changed from")
+    await screenshot(page, "kinds")
