@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from socialsell.accounts.service import Principal
 from socialsell.channels.deps import MetaDep, SecretBoxDep
+from socialsell.channels.models import Platform
 from socialsell.core.constants import API_PREFIX
 from socialsell.core.deps import CurrentBrowserPrincipal, CurrentPrincipal, SessionDep, SettingsDep
 from socialsell.core.pagination import Page, PageParams, page_params
@@ -58,8 +59,10 @@ async def list_conversations(
     assignee_id: uuid.UUID | None = None,
     unassigned: bool = False,
     kind: ConversationKind | None = None,
+    platform: Platform | None = None,
 ) -> Page[ConversationRead]:
-    """Conversations by last activity, newest first (keyset pages)."""
+    """Conversations by last activity, newest first (keyset pages); `platform` keeps one
+    channel kind (instagram or whatsapp)."""
     filters = ConversationFilters(
         channel_id=channel_id,
         status=status,
@@ -67,6 +70,7 @@ async def list_conversations(
         assignee_id=assignee_id,
         unassigned=unassigned,
         kind=kind,
+        platform=platform,
     )
     rows, cursor = await service.list_conversations(session, principal, filters, params)
     return Page(items=[conversation_read(c, settings) for c in rows], next_cursor=cursor)

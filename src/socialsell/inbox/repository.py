@@ -65,7 +65,9 @@ class ConversationFilters:
         assignee_id: uuid.UUID | None = None,
         unassigned: bool = False,
         kind: ConversationKind | None = None,
+        platform: Platform | None = None,
     ) -> None:
+        self.platform = platform
         self.channel_id = channel_id
         self.status = status
         self.unread = unread
@@ -121,6 +123,15 @@ class InboxRepository:
             stmt = stmt.where(Conversation.assignee_id.is_(None))
         if filters.kind is not None:
             stmt = stmt.where(Conversation.kind == filters.kind)
+        if filters.platform is not None:
+            stmt = stmt.where(
+                Conversation.channel_id.in_(
+                    select(Channel.id).where(
+                        Channel.workspace_id == self.workspace_id,
+                        Channel.platform == filters.platform,
+                    )
+                )
+            )
         return await paginate(
             self.session,
             stmt,
