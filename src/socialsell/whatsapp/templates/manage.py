@@ -112,7 +112,6 @@ def _apply(row: WhatsAppTemplate, meta: Template, now: datetime) -> bool:
             changed = True
     if row.status != status:
         row.status = status
-        row.status_updated_at = now
         changed = True
     row.synced_at = now
     return changed
@@ -264,7 +263,6 @@ async def create_template(
         status=(created.status or "PENDING").upper(),
         components=built.components,
         parameter_format=built.parameter_format,
-        status_updated_at=now,
         synced_at=now,
     )
     try:

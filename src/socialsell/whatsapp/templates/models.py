@@ -42,6 +42,7 @@ class WhatsAppTemplate(IdMixin, TimestampMixin, Base):
     quality_score: Mapped[str | None] = mapped_column(String(16), default=None)
     components: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     parameter_format: Mapped[str] = mapped_column(String(16), default="POSITIONAL")
+    # Meta's time (the webhook entry's) of the newest status applied: an older one is ignored.
     status_updated_at: Mapped[datetime | None] = mapped_column(default=None)
     synced_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -126,11 +126,17 @@ async def _apply_status(
         detail = " ".join(
             part for part in (_str(other.get("title")), _str(other.get("description"))) if part
         )
-    if status != template.status:
-        template.status = status
-        template.status_updated_at = at or utcnow()
+    was = template.status
+    template.status = status
+    if at is not None:
+        # Meta's time of the newest status applied; only Meta's times are compared with it
+        # (our clock and Meta's may disagree by seconds).
+        template.status_updated_at = at
     if status == "REJECTED":
-        template.rejected_reason = reason if reason and reason != "NONE" else None
+        if reason and reason != "NONE":
+            template.rejected_reason = reason
+        elif was != "REJECTED":
+            template.rejected_reason = None
     elif status == "APPROVED":
         template.rejected_reason = None
     template.status_detail = detail or None

@@ -167,6 +167,19 @@ def _buttons(form: FormData) -> list[dict[str, str]]:
     return out
 
 
+def sample_keys(prefix: str, values: Mapping[str, str], errors: Mapping[str, str]) -> list[str]:
+    """The sample fields to show again after a failed submit: typed ones and missing ones."""
+    keys = [k for k in values if k.startswith(prefix + ".")]
+    keys += [k for k in errors if k.startswith(prefix + ".") and k not in values]
+    return sorted(keys, key=lambda k: (not k.split(".", 1)[1].isdigit(), k.split(".", 1)[1]))
+
+
+def sample_var(key: str) -> str:
+    """``body_examples.0`` -> ``{{1}}``; ``body_examples.first_name`` -> ``{{first_name}}``."""
+    name = key.split(".", 1)[1]
+    return "{{" + (str(int(name) + 1) if name.isdigit() else name) + "}}"
+
+
 def _form_values(form: FormData) -> dict[str, str]:
     return {k: v for k, v in form.multi_items() if isinstance(v, str)}
 
@@ -213,6 +226,8 @@ async def _page(
         "errors": dict(errors or {}),
         "values": values,
         "form_open": bool(errors),
+        "sample_keys": sample_keys,
+        "sample_var": sample_var,
         "languages": sorted(rules.LANGUAGES.items(), key=lambda item: item[1]),
         "categories": [(c, t.gettext(CATEGORY_LABELS[c])) for c in rules.CATEGORIES],
         "button_rows": min(button_rows, rules.BUTTONS_MAX),

@@ -82,7 +82,6 @@
   var form = document.querySelector("[data-template-form]");
   if (form) {
     var sampleTemplate = document.getElementById("sample-template");
-    var sampleLabel = document.getElementById("i18n-sample-for");
 
     var field = function (name) {
       return form.elements.namedItem(name);
@@ -111,7 +110,7 @@
           input.id = "f-" + item.name;
           var label = wrapper.querySelector("label");
           label.htmlFor = input.id;
-          label.textContent = (sampleLabel ? sampleLabel.textContent : "{var}").replace(
+          label.textContent = (box.getAttribute("data-label") || "{var}").replace(
             "{var}",
             "{{" + item.variable + "}}"
           );
