@@ -673,8 +673,9 @@ async def media_with_latest(
     channel_ids: Sequence[uuid.UUID] | None = None,
     media_ids: Sequence[uuid.UUID] | None = None,
     limit: int = 200,
+    metrics: Sequence[str] | None = None,
 ) -> list[MediaValues]:
-    """Posts with the latest reading of each of their metrics."""
+    """Posts with the latest reading of each of their metrics (or only of ``metrics``)."""
     stmt = (
         select(AnalyticsMedia)
         .where(AnalyticsMedia.workspace_id == workspace_id)
@@ -693,6 +694,8 @@ async def media_with_latest(
     if not media:
         return []
     ids = [m.id for m in media]
+    if metrics is not None and not metrics:
+        return [MediaValues(m, {}, {}) for m in media]
     # Each (post, metric)'s latest day, looked up on the primary key per row: a grouped join
     # misestimates and scans the whole table.
     mi = MediaInsight.__table__.alias("mi")
@@ -708,7 +711,11 @@ async def media_with_latest(
             MediaInsight.metric,
             MediaInsight.value,
             MediaInsight.missing_reason,
-        ).where(MediaInsight.media_id.in_(ids), MediaInsight.day == latest)
+        ).where(
+            MediaInsight.media_id.in_(ids),
+            MediaInsight.day == latest,
+            *([MediaInsight.metric.in_(metrics)] if metrics is not None else []),
+        )
     )
     values: dict[uuid.UUID, dict[str, float | None]] = {i: {} for i in ids}
     reasons: dict[uuid.UUID, dict[str, str]] = {i: {} for i in ids}

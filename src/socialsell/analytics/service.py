@@ -584,6 +584,54 @@ def sort_posts(posts: list[PostRead], sort: str) -> list[PostRead]:
     return sorted(posts, key=key, reverse=True)
 
 
+def _sort_value(mv: MediaValues, sort: str) -> tuple[bool, float]:
+    """:func:`sort_posts`'s key, from the stored values (before a PostRead is built)."""
+    if sort == "posted_at":
+        v = mv.media.posted_at.timestamp() if mv.media.posted_at else None
+    elif sort == "engagement_rate":
+        ti, reach = mv.values.get("total_interactions"), mv.values.get("reach")
+        v = _rate(ti, reach) if ti is not None and reach is not None else None
+    else:
+        v = mv.values.get(sort)
+    return (v is not None, v or 0.0)
+
+
+async def _best_posts(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    posted_from: datetime,
+    posted_to: datetime,
+    channel_ids: Sequence[uuid.UUID] | None,
+    sort: str,
+    top: int,
+) -> list[PostRead]:
+    """The period's posts ranked by ``sort`` (as :func:`sort_posts` ranks them), reading only
+    the metrics the ranking needs for every post and all of them for the ``top`` shown."""
+    if sort not in POST_SORTS:
+        raise ValidationFailed(f"sort must be one of: {', '.join(POST_SORTS)}.")
+    needed: tuple[str, ...] = {
+        "posted_at": (),
+        "engagement_rate": ("total_interactions", "reach"),
+    }.get(sort, (sort,))
+    candidates = await repository.media_with_latest(
+        session,
+        workspace_id,
+        posted_from=posted_from,
+        posted_to=posted_to,
+        channel_ids=channel_ids,
+        metrics=needed,
+    )
+    ranked = sorted(candidates, key=lambda mv: _sort_value(mv, sort), reverse=True)[:top]
+    if not ranked:
+        return []
+    full = await repository.media_with_latest(
+        session, workspace_id, media_ids=[mv.media.id for mv in ranked], limit=top
+    )
+    by_id = {mv.media.id: mv for mv in full}
+    return [post_read(by_id[mv.media.id]) for mv in ranked if mv.media.id in by_id]
+
+
 def _summary(
     channel: Channel, followers: float | None, states: dict[uuid.UUID, Any]
 ) -> ChannelSummary:
@@ -737,18 +785,19 @@ async def compute_overview(
             return None
         return values[-1] - values[0]
 
-    media = (
-        await repository.media_with_latest(
+    posts = (
+        await _best_posts(
             session,
             workspace_id,
             posted_from=datetime.combine(rng.start, time(), UTC),
             posted_to=datetime.combine(rng.end + timedelta(days=2), time(), UTC),
             channel_ids=ids if channel_id else None,
+            sort=sort,
+            top=top,
         )
         if ids and top > 0
         else []
     )
-    posts = sort_posts([post_read(mv) for mv in media], sort)[:top]
     states = await repository.refresh_states(session, workspace_id)
     days_with_data = len({d for values in by_day.values() for d in values})
     return Overview(
