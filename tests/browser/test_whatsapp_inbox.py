@@ -150,6 +150,14 @@ async def test_a_customer_writes_on_whatsapp_and_the_seller_answers_with_ticks_q
     await expect(
         page.get_by_text(re.compile(r"Window closes in (23 h \d+ min|24 h 0 min)"))
     ).to_be_visible()
+    await page.get_by_role("button", name="Contact details").click()
+    panel = page.get_by_role("complementary", name="Contact")
+    await expect(panel.get_by_role("link", name="+5511987654321")).to_be_visible()
+    await expect(panel.get_by_role("link", name="Open the chat in WhatsApp")).to_have_attribute(
+        "href", "https://wa.me/5511987654321"
+    )
+    await panel.get_by_role("button", name="Close the contact details").click()
+    await expect(panel).to_be_hidden()
 
     # The seller answers from the composer; WhatsApp received exactly that text.
     reply = page.get_by_label("Your reply")
@@ -265,8 +273,9 @@ async def test_after_24_hours_the_composer_offers_templates_and_one_is_delivered
     await expect(page.get_by_label("Your reply")).to_be_visible()
     conversation_url = page.url
 
-    # A day and more passes on WhatsApp's clock and ours.
-    sandbox.advance(25 * 3600)
+    # A day and more passes: Maria's message is 25 hours old. (Our clock is the machine's, so
+    # the message is moved back rather than the sandbox's clock forward: a later message of
+    # Maria's would otherwise be dated a day ahead of us.)
     await age_window(settings, await conversation_id_of(settings), timedelta(hours=25))
     await page.reload()
 
@@ -299,6 +308,13 @@ async def test_after_24_hours_the_composer_offers_templates_and_one_is_delivered
     sandbox.advance(1)
     await expect(shipped.get_by_title("Delivered", exact=True)).to_be_attached(timeout=LIVE)
     await screenshot(page, "template-delivered")
+
+    # Maria answers: the window opens again and the composer comes back by itself.
+    writes(sandbox, account, "text", text="Obrigada!")
+    await expect(thread.get_by_text("Obrigada!")).to_be_visible(timeout=LIVE)
+    await expect(page.get_by_label("Your reply")).to_be_visible(timeout=LIVE)
+    await expect(page.get_by_text(re.compile(r"Window closes in 2[34] h"))).to_be_visible()
+    await expect(page.get_by_text("The 24-hour window is closed: send a template")).to_have_count(0)
 
 
 async def test_a_message_whatsapp_cannot_deliver_shows_why_and_can_be_retried(

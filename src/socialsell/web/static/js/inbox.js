@@ -212,6 +212,10 @@
       tidySeparators();
       if (stick || !existing) {
         toBottom();
+        // A photo grows the bubble once it loads: stay at the bottom.
+        fresh.querySelectorAll("img").forEach(function (img) {
+          img.addEventListener("load", toBottom, { once: true });
+        });
       }
     });
   }
@@ -471,6 +475,16 @@
         menu.open = false;
       }
     });
+    var close = event.target.closest("[data-panel-close]");
+    if (close) {
+      // The panel covers the thread on narrower screens: closing gives the focus back.
+      var owner = close.closest("[data-thread]");
+      owner.setAttribute("data-panel", "closed");
+      var opener = owner.querySelector("[data-panel-toggle]");
+      opener.setAttribute("aria-expanded", "false");
+      opener.focus();
+      return;
+    }
     var toggle = event.target.closest("[data-panel-toggle]");
     if (toggle) {
       var thread = toggle.closest("[data-thread]");
