@@ -224,9 +224,24 @@ async def test_outside_the_window_free_text_is_refused_before_whatsapp_is_called
     number, conversation_id, wrote = await _thread(
         client, app, sandbox, seller, live_server, settings
     )
+    # A message that failed on WhatsApp while the window was open...
+    earlier = (await _send(client, seller, conversation_id, {"text": "Temos sim!"})).json()
+    sandbox.client.post(
+        f"/_sandbox/whatsapp/messages/{earlier['external_id']}/fail", json={"code": 131026}
+    ).raise_for_status()
+
+    async def failed() -> Message | None:
+        message = await _status_of(app, earlier["id"])
+        return message if message.status == "failed" else None
+
+    await wait_until(failed, what="the failed status")
     await age_last_message(app, conversation_id, timedelta(hours=25))
     read = await client.get(f"/api/v1/conversations/{conversation_id}", headers=seller.headers)
     assert read.json()["window"]["can_reply"] is False
+    # ...cannot be retried once it closed.
+    retry = await client.post(f"/api/v1/messages/{earlier['id']}/retry", headers=seller.headers)
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "whatsapp_window_closed"
 
     refused = await _send(client, seller, conversation_id, {"text": "Ainda quer?"})
     assert refused.status_code == 409
@@ -237,8 +252,8 @@ async def test_outside_the_window_free_text_is_refused_before_whatsapp_is_called
         f"/api/v1/messages/{target.id}/reactions", json={"emoji": "👍"}, headers=seller.headers
     )
     assert reaction.status_code == 409
-    assert _sent(sandbox, number) == []
-    assert len(await rows(app, select(Message))) == 1
+    assert len(_sent(sandbox, number)) == 1  # the earlier message only
+    assert len(await rows(app, select(Message))) == 2
 
     # A template may be sent at any time.
     token = {"Authorization": f"Bearer {number.account['access_token']}"}
@@ -283,7 +298,7 @@ async def test_outside_the_window_free_text_is_refused_before_whatsapp_is_called
     assert response.json()["status"] == "sent"
     assert response.json()["kind"] == "template"
     assert response.json()["text"] == "Hi Maria, your blue dress is still reserved."
-    (on_meta,) = _sent(sandbox, number)
+    on_meta = _sent(sandbox, number)[-1]
     assert on_meta["type"] == "template"
     assert on_meta["text"] == "Hi Maria, your blue dress is still reserved."
 

@@ -439,6 +439,10 @@ async def retry_message(
     message = await get_message(session, principal, message_id)
     if message.direction != Direction.outbound or message.status != MessageStatus.failed:
         raise NotRetryable
+    conversation = await get_conversation(session, principal, message.conversation_id)
+    if conversation.channel.platform == Platform.whatsapp and message.kind != MessageKind.template:
+        # Free-form again only inside the window, checked before WhatsApp is called.
+        whatsapp_send.check_window(conversation)
     message.status = MessageStatus.pending
     message.error_code = None
     message.error_message = None

@@ -32,7 +32,7 @@ from socialsell.inbox.models import (
     MessageKind,
     MessageStatus,
 )
-from socialsell.inbox.present import window
+from socialsell.inbox.present import STANDARD_WINDOW
 from socialsell.inbox.repository import InboxRepository
 from socialsell.inbox.schemas import MessageCreate
 from socialsell.meta import (
@@ -92,11 +92,13 @@ def _field(name: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, errors=[FieldError(name, message)])
 
 
-def check_window(conversation: Conversation, settings: Settings) -> None:
-    state = window(conversation, settings)
-    if state is None or conversation.last_inbound_at is None:
+def check_window(conversation: Conversation) -> None:
+    """Free-form messages only within 24 hours of the customer's last message (the rule
+    :func:`socialsell.inbox.present.window` shows)."""
+    last = conversation.last_inbound_at
+    if last is None:
         raise WhatsAppNoCustomerMessage
-    if not state.can_reply:
+    if utcnow() > last + STANDARD_WINDOW:
         raise WhatsAppWindowClosed
 
 
@@ -143,7 +145,7 @@ async def plan_reply(
             reply_to=reply_to,
         )
 
-    check_window(conversation, outbox.settings)
+    check_window(conversation)
     media: list[dict[str, Any]] = []
     kind = MessageKind.text
     if data.image_key is not None:
@@ -331,7 +333,7 @@ async def react(
         raise NotWhatsApp("Reactions can be sent on WhatsApp conversations only.")
     if not target.external_id:
         raise _field("message_id", "This message was not sent yet; react once it is.")
-    check_window(conversation, outbox.settings)
+    check_window(conversation)
     client = service.client_for(outbox.meta, outbox.box, channel)
     recipient = conversation.contact.external_id
     wamid = target.external_id
