@@ -176,7 +176,7 @@ async def test_send_template(wa: WhatsAppClient, messages: respx.Route) -> None:
     assert body["type"] == "template"
     assert body["template"] == {
         "name": "order_update",
-        "language": {"code": "en_US"},
+        "language": {"policy": "deterministic", "code": "en_US"},
         "components": components,
     }
 

@@ -199,7 +199,7 @@ async def test_render_positional_template(
     assert rendered.preview == "Hi Ann, your order #42 has shipped."
     assert rendered.payload == {
         "name": "order_update",
-        "language": {"code": "en_US"},
+        "language": {"policy": "deterministic", "code": "en_US"},
         "components": [
             {"type": "header", "parameters": [{"type": "text", "text": "#42"}]},
             {"type": "body", "parameters": [{"type": "text", "text": "Ann"},

@@ -211,7 +211,11 @@ class WhatsAppClient:
         reply_to: str | None = None,
     ) -> WhatsAppSendResult:
         """An approved template; ``components`` are Meta's parameter objects, passed through."""
-        template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        # "deterministic" is the only policy; Meta's OpenAPI spec requires it in the object.
+        template: dict[str, Any] = {
+            "name": name,
+            "language": {"policy": "deterministic", "code": language},
+        }
         if components:
             template["components"] = [dict(c) for c in components]
         return await self._send(to, "template", template, reply_to)

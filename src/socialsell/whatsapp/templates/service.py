@@ -363,7 +363,11 @@ async def render_for_send(
 
     if errors:
         raise ValidationFailed("Some template values are missing or not valid.", errors=errors)
-    payload: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
+    # "deterministic" is the only language policy; Meta's spec requires it in the object.
+    payload: dict[str, Any] = {
+        "name": template.name,
+        "language": {"policy": "deterministic", "code": template.language},
+    }
     if components:
         payload["components"] = components
     return RenderedTemplate(
