@@ -364,7 +364,13 @@ def main() -> None:
         load_after = os.getloadavg()[0]
         counted = count_rows_sync(database_url)
         if args.process and args.redis_url:
-            worker = subprocess.Popen([*cli, "worker"], env=env, cwd=ROOT)  # noqa: S603
+            worker = subprocess.Popen(  # noqa: S603
+                [*cli, "worker"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         if args.process or not args.redis_url:
             deadline = time.monotonic() + 600
             while counted.get("pending", 0) and time.monotonic() < deadline:

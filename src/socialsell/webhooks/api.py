@@ -12,6 +12,7 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
 
 from socialsell.core.deps import SessionDep, SettingsDep
 from socialsell.core.errors import AppError, Forbidden
@@ -61,7 +62,10 @@ async def receive(request: Request, platform: str) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.webhook_max_body_bytes:
         raise PayloadTooLarge
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # gone before the body was read: nothing stored, nobody to answer
+        return Response(status_code=400)
     if len(body) > settings.webhook_max_body_bytes:
         raise PayloadTooLarge
     if not service.signature_valid(
