@@ -139,6 +139,10 @@ async def test_picker_sends_templates_after_the_window_closed(
     fragment = await browser.get(picker, headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert "<html" not in fragment.text  # the fragment alone for htmx
+    # Without JavaScript it is a page of its own, back link included.
+    page = await browser.get(picker)
+    assert "<html" in page.text
+    assert "Back to the conversation" in page.text
     offered = re.findall(r'data-template-choice="([a-z_]+)"', fragment.text)
     assert sorted(offered) == ["back_in_stock", "new_collection", "order_shipped"]
 

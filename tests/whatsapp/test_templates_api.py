@@ -7,12 +7,16 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from meta_sandbox.testing import Sandbox
 from socialsell.core.tick import Tick
+from socialsell.settings import Settings
+from socialsell.whatsapp.templates.models import WhatsAppTemplateSync
 from tests.helpers.factories import ApiUser
+from tests.helpers.instagram import rows, wait_until
 from tests.helpers.tenancy import assert_other_workspace_gets_404
-from tests.whatsapp.helpers import Number, connect_number
+from tests.whatsapp.helpers import Number, connect_number, subscribe
 
 ORDER_UPDATE: dict[str, Any] = {
     "name": "order_update",
@@ -229,3 +233,41 @@ async def test_another_workspace_gets_404(
     await assert_other_workspace_gets_404(client, "GET", one)
     await assert_other_workspace_gets_404(client, "DELETE", one)
     assert len(meta_templates(sandbox, number)) == 1
+
+
+async def test_a_webhook_about_an_unknown_template_brings_it_in(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    seller: ApiUser,
+    live_server: Any,
+    settings: Settings,
+) -> None:
+    """Made in WhatsApp Manager, then approved: the status webhook names a template we do not
+    know, so the tick syncs the number and it appears, approved."""
+    number = await connect_number(client, sandbox, seller)
+    subscribe(sandbox, live_server.url, settings)
+    made = graph(number, "POST", f"{number.waba_id}/message_templates", base=sandbox.url, json={
+        "name": "made_elsewhere", "language": "es", "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Su pedido fue enviado."}],
+    }).json()  # fmt: skip
+    decide(sandbox, made["id"], "APPROVED")
+
+    async def requested() -> list[Any]:
+        return await rows(
+            app,
+            select(WhatsAppTemplateSync).where(
+                WhatsAppTemplateSync.channel_id == number.channel_id,
+                WhatsAppTemplateSync.requested_at.is_not(None),
+            ),
+        )
+
+    await wait_until(requested, what="a sync asked for by the webhook")
+    report = await Tick(
+        app.state.jobs, claimers=["whatsapp.templates.requested_syncs"], periodics=[]
+    ).run_once()
+    assert report.claimed == {"whatsapp.templates.requested_syncs": 1}
+    await app.state.jobs.drain()
+    listed = (await client.get(url(number), headers=seller.headers)).json()
+    assert [(t["name"], t["status"]) for t in listed["data"]] == [("made_elsewhere", "APPROVED")]
+    assert (await requested()) == []
