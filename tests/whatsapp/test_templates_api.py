@@ -271,3 +271,23 @@ async def test_a_webhook_about_an_unknown_template_brings_it_in(
     listed = (await client.get(url(number), headers=seller.headers)).json()
     assert [(t["name"], t["status"]) for t in listed["data"]] == [("made_elsewhere", "APPROVED")]
     assert (await requested()) == []
+
+
+async def test_a_failing_sync_is_said_and_kept_for_the_page(
+    client: httpx.AsyncClient, sandbox: Sandbox, seller: ApiUser
+) -> None:
+    number = await connect_number(client, sandbox, seller)
+    sandbox.fault("transient", count=20, path_contains="message_templates", method="GET")
+    failed = await client.post(url(number, "/sync"), headers=seller.headers)
+    assert failed.status_code == 502, failed.text
+    assert "WhatsApp did not list the templates" in failed.json()["message"]
+    listed = (await client.get(url(number), headers=seller.headers)).json()
+    assert listed["sync_error"]
+    assert listed["synced_at"] is None
+
+    sandbox.client.delete("/_sandbox/faults").raise_for_status()
+    ok = await client.post(url(number, "/sync"), headers=seller.headers)
+    assert ok.status_code == 200
+    listed = (await client.get(url(number), headers=seller.headers)).json()
+    assert listed["sync_error"] is None
+    assert listed["synced_at"] is not None

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,11 +133,15 @@ async def sync_number_templates(
 
         try:
             page = await numbers.call_whatsapp(session, settings, channel, page_of)
-        except MetaError as exc:
-            await _record_sync(session, channel, started, error=exc.user_msg or exc.message)
+        except (MetaError, ValidationError) as exc:
+            said = (
+                exc.user_msg or exc.message
+                if isinstance(exc, MetaError)
+                else "an answer that could not be read"
+            )
+            await _record_sync(session, channel, started, error=said)
             raise WhatsAppMetaError(
-                f"WhatsApp did not list the templates ({exc.user_msg or exc.message}). "
-                "Try again in a few minutes."
+                f"WhatsApp did not list the templates ({said}). Try again in a few minutes."
             ) from exc
         for item in page.data:
             if item.name and item.language:
@@ -252,6 +257,11 @@ async def create_template(
         created = await numbers.call_whatsapp(session, settings, number, submit)
     except MetaError as exc:
         raise _create_refusal(exc) from exc
+    except ValidationError as exc:
+        # Sent, but the answer had no id: the next sync brings the template in.
+        raise WhatsAppMetaError(
+            "WhatsApp's answer could not be read; the template shows here after a sync."
+        ) from exc
     now = utcnow()
     template = WhatsAppTemplate(
         workspace_id=number.workspace_id,
