@@ -11,7 +11,7 @@
   groups); account fields (``message_template_status_update``, ``phone_number_quality_update``,
   ...) are checked against :data:`ACCOUNT_CHANGE_SCHEMAS`, written from meta-api.md §7.
 
-Four readings of the spec are needed for it to accept anything at all, and are applied here:
+Five readings of the spec are needed for it to accept anything at all, and are applied here:
 1. Message types are ``allOf: [BaseMessageProperties, {additionalProperties: false, ...}]``.
    Read literally by JSON Schema, the second part rejects ``messaging_product`` and ``to``, so no
    message would ever validate; the parts of such an ``allOf`` are merged into one object schema
@@ -25,7 +25,10 @@ Four readings of the spec are needed for it to accept anything at all, and are a
 3. The webhook's ``ContextObject`` requires ``referred_product``, which Meta sends only when a
    customer asks about a product; a customer quoting a message gets ``context {from, id}``
    (meta-api.md §7, Meta's webhook reference). ``referred_product`` is read as optional.
-4. Mark-as-read (``{"messaging_product", "status": "read", "message_id"}``) is documented only as
+4. Graph's parameters common to every read (``fields``, and the cursor paging ``limit``,
+   ``after``, ``before``) are accepted on every GET: the spec declares them on most edges
+   (``/{WABA-ID}/phone_numbers``) but not on some (``/{WABA-ID}/message_templates``).
+5. Mark-as-read (``{"messaging_product", "status": "read", "message_id"}``) is documented only as
    an example of ``POST /{Phone-Number-ID}/messages``; its ``Message`` schema has no member for
    it. Such a body is checked against :data:`MARK_READ_SCHEMA`, written from that example.
 """
@@ -304,8 +307,14 @@ def request_errors(request: dict[str, Any]) -> list[str]:
     return reasons
 
 
+GRAPH_READ_PARAMETERS = frozenset({"fields", "limit", "after", "before"})
+
+
 def _operation_errors(operation: dict[str, Any], request: dict[str, Any]) -> list[str]:
     declared = {p["name"]: p for p in _parameters(operation) if p.get("in") == "query"}
+    if request["method"] == "GET":  # reading 4
+        for name in GRAPH_READ_PARAMETERS - set(declared):
+            declared[name] = {"name": name, "in": "query"}
     problems = [
         f"query parameter {name!r} is not declared"
         for name in request["query"]

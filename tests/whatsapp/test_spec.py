@@ -20,7 +20,6 @@ from tests.helpers.instagram import rows, wait_until
 from tests.publishing.helpers import image_bytes
 from tests.whatsapp import spec
 from tests.whatsapp.helpers import add_persona, connect_number, conversation_of, inbound, subscribe
-from tests.whatsapp.template_helpers import stored_template
 
 CUSTOMER = "5511987654321"
 
@@ -93,33 +92,27 @@ async def test_the_product_and_the_sandbox_speak_the_spec(
         headers=seller.headers,
     )
     await send({"image_key": upload.json()["key"], "text": "Olha"})
-    token = {"Authorization": f"Bearer {number.account['access_token']}"}
-    created = sandbox.client.post(
-        f"/v23.0/{number.waba_id}/message_templates",
-        headers=token,
+    # A template created, reviewed and synced through the product's templates API.
+    templates = f"/api/v1/whatsapp/numbers/{number.channel_id}/templates"
+    created = await client.post(
+        templates,
         json={
             "name": "order_ready",
-            "language": "en_US",
             "category": "UTILITY",
-            "components": [
-                {
-                    "type": "BODY",
-                    "text": "Hi {{1}}, order {{2}} is ready.",
-                    "example": {"body_text": [["Ann", "#42"]]},
-                }
-            ],
+            "language": "en_US",
+            "body": "Hi {{1}}, order {{2}} is ready.",
+            "body_examples": ["Ann", "#42"],
         },
-    ).json()
-    sandbox.client.post(
-        f"/_sandbox/whatsapp/templates/{created['id']}/decision", json={"status": "APPROVED"}
-    ).raise_for_status()
-    template_id = await stored_template(
-        app,
-        number.channel_id,
-        name="order_ready",
-        external_id=created["id"],
-        components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} is ready."}],
+        headers=seller.headers,
     )
+    assert created.status_code == 201, created.text
+    sandbox.client.post(
+        f"/_sandbox/whatsapp/templates/{created.json()['external_id']}/decision",
+        json={"status": "APPROVED"},
+    ).raise_for_status()
+    synced_templates = await client.post(f"{templates}/sync", headers=seller.headers)
+    assert synced_templates.status_code == 200, synced_templates.text
+    template_id = created.json()["id"]
     await send(
         {"template": {"template_id": str(template_id), "parameters": {"body": ["Ann", "#42"]}}}
     )

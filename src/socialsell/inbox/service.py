@@ -583,11 +583,17 @@ async def settle_stuck_sends(session: AsyncSession, settings: Settings) -> int:
             message.status = MessageStatus.sent
             message.details = {**(message.details or {}), "replaces": str(echo.id)}
         else:
+            channel = await repo.channel(message.channel_id)
+            platform = (
+                "WhatsApp"
+                if channel is not None and channel.platform == Platform.whatsapp
+                else "Instagram"
+            )
             _fail(
                 message,
                 "send_unconfirmed",
-                "We could not confirm with Instagram that this message was sent (the send was "
-                "interrupted). Check the conversation on Instagram before retrying.",
+                f"We could not confirm with {platform} that this message was sent (the send was "
+                f"interrupted). Check the conversation on {platform} before retrying.",
             )
         await session.flush()
         await publish_message(session, settings, message, created=False)
