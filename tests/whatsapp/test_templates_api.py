@@ -291,3 +291,19 @@ async def test_a_failing_sync_is_said_and_kept_for_the_page(
     listed = (await client.get(url(number), headers=seller.headers)).json()
     assert listed["sync_error"] is None
     assert listed["synced_at"] is not None
+
+
+async def test_an_authentication_template_is_meta_s_own_text_with_a_copy_code_button(
+    client: httpx.AsyncClient, sandbox: Sandbox, seller: ApiUser
+) -> None:
+    number = await connect_number(client, sandbox, seller)
+    body = {"name": "login_code", "category": "AUTHENTICATION", "language": "en_US",
+            "body": "ignored", "footer": "ignored"}  # fmt: skip
+    created = await client.post(url(number), json=body, headers=seller.headers)
+    assert created.status_code == 201, created.text
+    (on_meta,) = meta_templates(sandbox, number)
+    assert on_meta["category"] == "AUTHENTICATION"
+    assert on_meta["components"] == [
+        {"type": "BODY", "add_security_recommendation": True},
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]},
+    ]

@@ -280,3 +280,24 @@ async def test_render_named_template_and_refusals(
         await _render(app, settings, other_workspace, other_channel, named,
                       body={"first_name": "Ann", "discount": "10%"})  # fmt: skip
     assert caught.value.errors[0].field == "template.template_id"
+
+
+async def test_render_authentication_template(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    workspace_id, channel_id = await _number(client, app)
+    template_id = await stored_template(
+        app, channel_id, name="login_code", category="AUTHENTICATION",
+        components=[{"type": "BODY", "add_security_recommendation": True},
+                    {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}],
+    )  # fmt: skip
+    rendered = await _render(app, settings, workspace_id, channel_id, template_id, body=["482913"])
+    assert rendered.preview == "482913 is your verification code."
+    assert rendered.payload["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+        {"type": "button", "sub_type": "url", "index": "0",
+         "parameters": [{"type": "text", "text": "482913"}]},
+    ]  # fmt: skip
+    with pytest.raises(ValidationFailed) as caught:
+        await _render(app, settings, workspace_id, channel_id, template_id)
+    assert [e.field for e in caught.value.errors] == ["template.parameters.body"]

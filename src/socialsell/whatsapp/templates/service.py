@@ -332,6 +332,8 @@ async def render_for_send(
         field = f"{P}.buttons.{button.index}"
         if button.type == "OTP" and not given:
             given = auth_code  # the code button carries the same one-time code
+            if not given:
+                continue  # the missing code is said once, on the body
         if button.needs_value and not given:
             errors.append(FieldError(field, f"Fill in the button “{button.text or button.type}”."))
             continue
