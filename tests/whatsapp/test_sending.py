@@ -368,3 +368,30 @@ async def test_reading_the_thread_marks_it_read_on_whatsapp(
     assert response.status_code == 200, response.text
     assert response.json()["unread_count"] == 0
     assert is_read()
+
+
+async def test_a_sent_status_that_overtakes_the_answer_is_applied_once_the_send_is_stored(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    sandbox: Sandbox,
+    seller: ApiUser,
+    live_server: Any,
+    settings: Settings,
+) -> None:
+    from socialsell.webhooks.models import WebhookDelivery
+
+    number, conversation_id, _ = await _thread(client, app, sandbox, seller, live_server, settings)
+    # WhatsApp's `sent` webhook reaches us while its API answer is still on the way.
+    sandbox.client.patch(
+        f"/_sandbox/whatsapp/phone_numbers/{number.phone_number_id}",
+        json={"answer_delay_seconds": 1.0},
+    ).raise_for_status()
+    response = await _send(client, seller, conversation_id, {"text": "Já separei o seu!"})
+    assert response.json()["status"] == "sent"
+    wamid = response.json()["external_id"]
+    deliveries = await rows(app, select(WebhookDelivery))
+    overtaking = [d for d in deliveries if wamid.encode() in d.body]
+    assert overtaking  # it did arrive before the answer...
+    # ...waited for the message, and was applied as soon as the send was stored: no tick ran.
+    assert {d.status for d in overtaking} == {"processed"}
+    assert all(d.attempts == 2 for d in overtaking)

@@ -255,6 +255,7 @@ class PhonePatch(BaseModel):
     pair_burst: int | None = Field(default=None, ge=1)
     pair_refill_seconds: float | None = Field(default=None, gt=0)
     window_enforcement: str | None = None
+    answer_delay_seconds: float | None = Field(default=None, ge=0, le=30)
     verified_name: str | None = None
 
 
@@ -306,6 +307,7 @@ async def update_phone_number(
         "pair_burst": phone.pair_burst,
         "pair_refill_seconds": phone.pair_refill_seconds,
         "window_enforcement": phone.window_enforcement,
+        "answer_delay_seconds": phone.answer_delay_seconds,
     }
 
 

@@ -20,6 +20,7 @@ shapes and the core's catch-all answers Meta's "Unsupported request" for anythin
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -211,7 +212,11 @@ async def handle_messages(request: Request, phone_number_id: str) -> JSONRespons
     body.pop("access_token", None)
     if "status" in body:
         return JSONResponse(messages.mark_read(ctx, phone, body))
-    return JSONResponse(await messages.send(ctx, phone, body))
+    answer = await messages.send(ctx, phone, body)
+    if phone.answer_delay_seconds:
+        # The `sent` webhook goes out meanwhile and reaches the client before this answer.
+        await asyncio.sleep(phone.answer_delay_seconds)
+    return JSONResponse(answer)
 
 
 @phone_router.post("/{phone_number_id}/messages")

@@ -77,6 +77,9 @@ class PhoneNumber:
     # How a free-form message outside the 24 h window fails: like the Cloud API, as a `failed`
     # status webhook with 131047 after a 200 ("status"), or as a synchronous 400 ("sync").
     window_enforcement: str = "status"
+    # Real seconds the answer to a send is held after the message was accepted (its `sent`
+    # webhook is on its way): on Meta the webhook sometimes overtakes the API's answer.
+    answer_delay_seconds: float = 0.0
     code_verification_status: str = "VERIFIED"
     name_status: str = "APPROVED"
 

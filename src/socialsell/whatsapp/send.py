@@ -10,19 +10,20 @@ time. If Meta still answers 131047 (the clocks disagree), the message fails with
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialsell.accounts.service import Principal
 from socialsell.channels.errors import ChannelUnavailable
 from socialsell.channels.models import Channel
 from socialsell.core.errors import AppError, FieldError, NotFound, ValidationFailed
 from socialsell.core.storage import Storage, build_storage
-from socialsell.db import after_commit, utcnow
+from socialsell.db import after_commit, unit_of_work, utcnow
 from socialsell.inbox.ingest import publish_message
 from socialsell.inbox.models import (
     Conversation,
@@ -262,9 +263,46 @@ async def deliver(
             **(message.details or {}),
             "statuses": {"sent": utcnow().isoformat()},
         }
+        after_commit(session, _statuses_waiting_for(session, outbox.settings, external_id))
     await session.flush()
     await publish_message(session, outbox.settings, message, created=False)
     return message
+
+
+def _statuses_waiting_for(
+    session: AsyncSession, settings: Settings, wamid: str
+) -> Callable[[], Awaitable[None]]:
+    """Statuses that overtook the send's answer (Meta's webhook sometimes does) wait in a
+    pending delivery for this wamid: once it is committed, process them now rather than at the
+    tick's next re-kick (a minute later: the ticks would stall meanwhile)."""
+    bind = session.bind
+
+    async def process() -> None:
+        from socialsell.inbox.ingest import Ingest
+        from socialsell.webhooks import service as webhooks
+        from socialsell.webhooks.models import DeliveryStatus, WebhookDelivery
+
+        maker = async_sessionmaker(bind, expire_on_commit=False)
+        async with unit_of_work(maker) as db:
+            waiting = (
+                await db.scalars(
+                    select(WebhookDelivery.id).where(
+                        WebhookDelivery.platform == "whatsapp",
+                        WebhookDelivery.status == DeliveryStatus.pending,
+                        WebhookDelivery.note.contains(wamid),
+                    )
+                )
+            ).all()
+        for delivery_id in waiting:
+            async with unit_of_work(maker) as db:
+                await webhooks.process_delivery(
+                    db,
+                    Ingest(settings),
+                    delivery_id,
+                    max_attempts=settings.webhook_max_attempts,
+                )
+
+    return process
 
 
 def fail(message: Message, code: str, reason: str) -> None:
