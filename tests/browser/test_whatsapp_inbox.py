@@ -381,11 +381,38 @@ async def test_every_kind_of_whatsapp_message_is_shown_and_a_photo_is_sent(
     (photo,) = sent(sandbox, account)
     assert photo["type"] == "image"
 
+    # Maria sends one kind after another; each shows live as WhatsApp would show it.
     sandbox.advance(1)
     writes(sandbox, account, "image", caption="Esse aqui em azul?")
+    # Photos load lazily: each is looked at where it is in the thread.
+    caption = thread.locator(".msg--in.msg--image").filter(has_text="Esse aqui em azul?")
+    await expect(caption.locator("img")).to_be_attached(timeout=LIVE + 3_000)
+    await caption.scroll_into_view_if_needed()
+    await expect(caption.locator("img")).to_be_visible()
+
+    sandbox.advance(1)
     writes(sandbox, account, "sticker")
+    sticker = thread.locator(".msg--sticker")
+    await expect(sticker.locator("img")).to_be_attached(timeout=LIVE + 3_000)
+    await sticker.scroll_into_view_if_needed()
+    await expect(sticker.locator("img")).to_be_visible()
+
+    sandbox.advance(1)
     writes(sandbox, account, "contacts")
+    card = thread.locator(".msg--contacts")
+    await expect(card).to_contain_text("Lucía Gómez", timeout=LIVE)
+    await expect(card.get_by_role("link", name="+1 (983) 555-2319")).to_have_attribute(
+        "href", "tel:+1(983)555-2319"
+    )
+
+    sandbox.advance(1)
     writes(sandbox, account, "order")
+    order = thread.locator(".msg--order")
+    await expect(order).to_contain_text("di9ozbzfi4", timeout=LIVE)
+    await expect(order).to_contain_text("× 2")
+    await expect(order).to_contain_text("Total: $85.00")
+
+    sandbox.advance(1)
     writes(
         sandbox,
         account,
@@ -393,28 +420,19 @@ async def test_every_kind_of_whatsapp_message_is_shown_and_a_photo_is_sent(
         reply_to=photo["id"],
         interactive={"type": "button_reply", "button_reply": {"id": "keep", "title": "Quero esse"}},
     )
-    writes(sandbox, account, "unsupported")
-    writes(sandbox, account, "system", system={"wa_id": "5511900000000"})
-
-    caption = thread.locator(".msg--in.msg--image").filter(has_text="Esse aqui em azul?")
-    await expect(caption.locator("img")).to_be_visible(timeout=LIVE + 3_000)
-    await expect(thread.locator(".msg--sticker img")).to_be_visible(timeout=LIVE + 3_000)
-    card = thread.locator(".msg--contacts")
-    await expect(card).to_contain_text("Lucía Gómez")
-    await expect(card.get_by_role("link", name="+1 (983) 555-2319")).to_have_attribute(
-        "href", "tel:+1(983)555-2319"
-    )
-    order = thread.locator(".msg--order")
-    await expect(order).to_contain_text("di9ozbzfi4")
-    await expect(order).to_contain_text("× 2")
-    await expect(order).to_contain_text("Total: $85.00")
     choice = thread.locator(".msg--interactive")
-    await expect(choice).to_contain_text("Chose an option")
+    await expect(choice).to_contain_text("Chose an option", timeout=LIVE)
     await expect(choice.locator(".wa-choice")).to_have_text("Quero esse")
     # The button answers the seller's photo: the quote says so.
     await expect(choice.locator(".msg__quote")).to_contain_text("You")
+
+    sandbox.advance(1)
+    writes(sandbox, account, "unsupported")
     await expect(thread.locator(".msg--unsupported")).to_contain_text(
-        "cannot be shown here; open WhatsApp"
+        "cannot be shown here; open WhatsApp", timeout=LIVE
     )
-    await expect(thread.locator(".msg--system")).to_contain_text("changed from")
+
+    sandbox.advance(1)
+    writes(sandbox, account, "system", system={"wa_id": "5511900000000"})
+    await expect(thread.locator(".msg--system")).to_contain_text("changed from", timeout=LIVE)
     await screenshot(page, "kinds")

@@ -188,9 +188,16 @@
       .replace(ONE, messageId);
   }
 
+  // Two events about one message (created, then updated when its photo is copied) fetch its
+  // fragment twice; the answers may come back in either order. Only the latest request's
+  // answer is shown, so an older state never replaces a newer one.
+  var upserts = {};
+
   function upsertMessage(conversationId, messageId) {
+    var ticket = (upserts[messageId] || 0) + 1;
+    upserts[messageId] = ticket;
     return fetchHtml(messageUrl(conversationId, messageId)).then(function (html) {
-      if (openConversation() !== conversationId) {
+      if (openConversation() !== conversationId || upserts[messageId] !== ticket) {
         return;
       }
       var fragment = parse(html);
