@@ -247,6 +247,9 @@ def main() -> None:
         "up to 20 s, holding a job slot; every due post claimed at once), for a before/after "
         "on the same machine and load",
     )
+    parser.add_argument(
+        "--max-in-flight", type=int, default=None, help="SOCIALSELL_PUBLISHING_MAX_IN_FLIGHT"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="socialsell-publish-bench-"))
@@ -287,6 +290,8 @@ def main() -> None:
     )
     if redis_url:
         env["SOCIALSELL_REDIS_URL"] = redis_url
+    if args.max_in_flight is not None:
+        env["SOCIALSELL_PUBLISHING_MAX_IN_FLIGHT"] = str(args.max_in_flight)
     if args.before:
         env["SOCIALSELL_PUBLISHING_INLINE_POLL_SECONDS"] = "20"
         env["SOCIALSELL_PUBLISHING_MAX_IN_FLIGHT"] = "0"
@@ -358,6 +363,7 @@ def main() -> None:
         f"setup: {args.setup}"
         + (f", {args.workers} workers" if redis_url else "")
         + (" (before: polling in place, no in-flight limit)" if args.before else "")
+        + (f", max in flight {args.max_in_flight}" if args.max_in_flight is not None else "")
     )
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"machine: nproc={os.cpu_count()}, python {platform.python_version()}")
