@@ -73,7 +73,8 @@ async def test_a_burst_is_stored_whole_and_processed_once(
         done = WebhookDelivery.status == "processed"
         return await count(app, WebhookDelivery, done) == 70
 
-    await wait_until(processed, within=60, what="the burst to be processed")
+    # A worker process starting on a loaded machine can take a while.
+    await wait_until(processed, within=120, what="the burst to be processed")
     assert await count(app, Message) == 60, "the repeated deliveries made no second message"
     conversations = await rows(app, select(Conversation))
     assert sorted(c.unread_count for c in conversations) == [20, 20, 20]

@@ -111,7 +111,7 @@ async def test_a_worker_killed_while_processing_a_delivery_processes_it_after_re
         (row,) = await rows(app, select(WebhookDelivery))
         return row.status == "processed"
 
-    await wait_until(processed, within=60, what="the delivery to be processed after restart")
+    await wait_until(processed, within=120, what="the delivery to be processed after restart")
     (message,) = await rows(app, select(Message))
     assert (message.text, message.direction) == ("is the blue one back?", "inbound")
     (conversation,) = await rows(app, select(Conversation))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from meta_sandbox.testing import Sandbox
 from socialsell.settings import Settings
 from socialsell.webhooks.models import WebhookDelivery
+from tests.conftest import BACKEND
 from tests.helpers.instagram import count, post_delivery, rows, sign
 from tests.webhooks import payloads
 
@@ -90,3 +91,37 @@ async def test_unknown_event_kinds_are_stored_as_unprocessable(
     assert delivery.status == "unprocessable"
     assert "postback" in (delivery.note or "")
     assert delivery.body == body  # the exact bytes, for a replay after a fix
+
+
+async def test_deliveries_are_stored_after_the_database_dropped_our_connections(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    """PostgreSQL restarted (every connection of the intake's pool dead): the next delivery is
+    still stored and answered 200, once."""
+    secret = settings.meta_app_secret.get_secret_value()
+    first = payloads.text("17841400000000001", "99", "before", at_ms=payloads.BASE_MS)
+    assert (await post_delivery(client, secret, first)).status_code == 200
+    if BACKEND == "postgres":
+        dropped = await _drop_other_connections(settings.database_url)
+        assert dropped >= 1, "the intake held a connection"
+    second = payloads.text("17841400000000001", "99", "after", at_ms=payloads.BASE_MS + 1)
+    assert (await post_delivery(client, secret, second)).status_code == 200
+    await app.state.jobs.drain()
+    bodies = sorted(d.body for d in await rows(app, select(WebhookDelivery)))
+    assert bodies == sorted([first, second])
+
+
+async def _drop_other_connections(database_url: str) -> int:
+    import asyncpg
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        return len(
+            await conn.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    finally:
+        await conn.close()

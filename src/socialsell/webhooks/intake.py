@@ -7,7 +7,7 @@ row is committed. A delivery alone costs one round trip (instead of the main poo
 BEGIN, INSERT and COMMIT); under load, a burst shares one round trip, one transaction and one
 WAL flush. The pool skips asyncpg's reset query on release (nothing here changes session state)
 and opens connections only when deliveries arrive. A dead connection (PostgreSQL restarted) is
-retried once on a fresh one; ``ON CONFLICT (id) DO NOTHING`` makes a retry that races a commit it
+retried on a fresh one; ``ON CONFLICT (id) DO NOTHING`` makes a retry that races a commit it
 did not hear about store nothing twice.
 
 SQLite: one Core INSERT on the app's engine (there is no round trip to save).
@@ -52,7 +52,17 @@ _INSERT = (
 _Waiting = tuple[uuid.UUID, str, bytes, datetime, "asyncio.Future[None]"]
 # Deliveries per INSERT, and per doorbell (one job processes them one by one), at most.
 BATCH = 100
-_RETRYABLE = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError)
+# A connection that died under us: closed, told "terminating connection" (class 57, what a
+# PostgreSQL restart says to its clients) or a connection exception (class 08), or caught by
+# asyncpg half-way through noticing (InternalClientError "another operation is in progress").
+_RETRYABLE = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    OSError,
+)
 
 
 async def _no_reset(connection: Any) -> None:
@@ -73,6 +83,16 @@ class DeliveryStore:
             self._pool = await asyncpg.create_pool(
                 **params, min_size=0, max_size=POOL_SIZE, reset=_no_reset
             )
+
+    async def _insert(self, columns: list[tuple[Any, ...]]) -> None:
+        # After a restart every pooled connection is dead; each failed try drops one.
+        for _ in range(POOL_SIZE):
+            try:
+                await self._pool.execute(_INSERT, *columns)
+                return
+            except _RETRYABLE:
+                continue
+        await self._pool.execute(_INSERT, *columns)
 
     async def close(self) -> None:
         if self._writers:
@@ -115,10 +135,7 @@ class DeliveryStore:
             batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
             columns = list(zip(*(w[:4] for w in batch), strict=True))
             try:
-                try:
-                    await self._pool.execute(_INSERT, *columns)
-                except _RETRYABLE:
-                    await self._pool.execute(_INSERT, *columns)
+                await self._insert(columns)
             except Exception as exc:  # noqa: BLE001 - handed to every request of the batch
                 for *_, written in batch:
                     if not written.done():
