@@ -308,7 +308,12 @@ def main() -> None:
         env["SOCIALSELL_REDIS_URL"] = args.redis_url
         env["SOCIALSELL_JOBS_QUEUE_NAME"] = "socialsell:webhook-bench"
     cli = [sys.executable, "-m", "socialsell.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)  # noqa: S603
+    try:
+        subprocess.run([*cli, "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)  # noqa: S603
+    except subprocess.CalledProcessError:
+        if args.database_url:
+            asyncio.run(drop_pg_database(database_url))
+        raise
     port, bare_port = free_port(), free_port()
     server = subprocess.Popen(  # noqa: S603
         pinned(args.server_cpu, [*cli, "serve", "--port", str(port)]),
