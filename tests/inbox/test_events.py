@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -14,8 +15,10 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from meta_sandbox.testing import Sandbox
+from socialsell.accounts.models import Membership
 from socialsell.core.tick import Tick
 from socialsell.db import utcnow
+from socialsell.inbox import live
 from socialsell.inbox.models import InboxEvent
 from socialsell.settings import Settings
 from tests.channels.conftest import Consent
@@ -182,3 +185,71 @@ async def test_a_resume_past_the_pruned_log_asks_the_client_to_reload(
         first = await anext(aiter(_frames(response)))
     assert first["event"] == "reset"
     assert json.loads(first["data"]) == {"reason": "events_pruned"}
+
+
+async def test_events_published_out_of_id_order_all_reach_a_connected_stream(
+    app: FastAPI, seller: ApiUser, settings: Settings, live_server: Any
+) -> None:
+    """PostgreSQL transactions commit, and so publish, in any order of their event ids; a burst
+    of messages once lost the lower ids that arrived after a higher one."""
+
+    async def log(*numbers: int) -> list[InboxEvent]:
+        async with app.state.sessionmaker() as session:
+            events = [
+                InboxEvent(workspace_id=workspace_id, kind="message.created", payload={"n": n})
+                for n in numbers
+            ]
+            session.add_all(events)
+            await session.commit()
+            return events
+
+    async with app.state.sessionmaker() as session:
+        found = await session.scalar(
+            select(Membership.workspace_id).where(Membership.user_id == uuid.UUID(seller.user_id))
+        )
+    assert found is not None
+    workspace_id = found
+    (first,) = await log(0)
+    pubsub = live.get_pubsub(settings)
+    received: list[dict[str, Any]] = []
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, timeout=10) as http,
+        asyncio.timeout(15),
+        http.stream(
+            "GET", "/api/v1/events", headers={**seller.headers, "Last-Event-ID": str(first.id - 1)}
+        ) as response,
+    ):
+        frames = _frames(response)
+        received.append(await anext(frames))  # from the log: the stream is now live
+        later = await log(1, 2)
+        for event in reversed(later):  # the higher id commits, and publishes, first
+            message = {"id": event.id, "kind": event.kind, "payload": event.payload}
+            await pubsub.publish(live.channel_name(workspace_id), message)
+        async for frame in frames:
+            received.append(frame)
+            if len(received) == 3:
+                break
+    assert [json.loads(f["data"])["n"] for f in received] == [0, 2, 1]
+    # Each frame's id is where a reconnect resumes: never past the event still in flight.
+    assert [int(f["id"]) for f in received] == [first.id, first.id, later[1].id]
+
+
+def test_a_stream_cursor_resumes_below_an_event_still_in_flight() -> None:
+    now = [0.0]
+    cursor = live.StreamCursor(10, gap_seconds=30, clock=lambda: now[0])
+    cursor.sent(12)
+    assert cursor.floor == 10  # 11 is still in flight: a reconnect must not skip it
+    assert cursor.wants(11)
+    assert not cursor.wants(12)
+    assert not cursor.wants(10)
+    cursor.sent(11)
+    assert cursor.floor == 12
+    cursor.sent(14)  # 13 was rolled back and never comes
+    now[0] = 29
+    cursor.expire_holes()
+    assert cursor.floor == 12
+    now[0] = 31
+    cursor.expire_holes()
+    assert cursor.floor == 14
+    assert cursor.wants(15)
+    assert not cursor.wants(13)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -241,11 +242,13 @@ def _frame(event_id: int, kind: str, payload: object) -> bytes:
 async def event_stream(
     request: Request, settings: Settings, workspace_id: uuid.UUID, last_id: int
 ) -> AsyncIterator[bytes]:
-    """Subscribe first, then replay the log after ``last_id``, then go live, skipping what
-    the replay already sent: nothing published in between is missed or sent twice."""
+    """Subscribe first, then replay the log after ``last_id``, then go live; every event is sent
+    once, whatever order concurrent transactions commit in (see ``live.StreamCursor``), and the
+    log is read again now and then for anything published before the subscription was live."""
     pubsub = live.get_pubsub(settings)
     subscription = pubsub.subscribe(live.channel_name(workspace_id))
     queue: asyncio.Queue[dict[str, object]] = asyncio.Queue(maxsize=1000)
+    cursor = live.StreamCursor(last_id)
 
     async def pump() -> None:
         async for message in subscription:
@@ -257,12 +260,33 @@ async def event_stream(
         started.set()
         await pump()
 
+    def frame(event_id: int, kind: str, payload: object) -> bytes:
+        cursor.sent(event_id)
+        # The SSE id is where a reconnect resumes: the cursor's floor, not this event's id,
+        # so an earlier event still in flight is not skipped by the browser's Last-Event-ID.
+        return _frame(cursor.floor, kind, payload)
+
+    async def catch_up() -> AsyncIterator[bytes]:
+        cursor.expire_holes()
+        position = cursor.floor
+        while True:
+            async with maker() as session:
+                backlog = await InboxRepository(session, workspace_id).events_after(
+                    position, BACKLOG_BATCH
+                )
+            for event in backlog:
+                position = event.id
+                if cursor.wants(event.id):
+                    yield frame(event.id, event.kind, event.payload)
+            if len(backlog) < BACKLOG_BATCH:
+                return
+
     task = asyncio.create_task(pump_started())
+    maker = request.app.state.sessionmaker
     try:
         await started.wait()
         await asyncio.sleep(0)  # let the subscription register before reading the log
         yield b": connected\nretry: 3000\n\n"
-        maker = request.app.state.sessionmaker
         if last_id:
             async with maker() as session:
                 oldest = await InboxRepository(session, workspace_id).oldest_event_id()
@@ -270,42 +294,29 @@ async def event_stream(
                 # What came after last_id may have been pruned: the client reloads its views
                 # instead of trusting a replay with holes.
                 yield _frame(last_id, "reset", {"reason": "events_pruned"})
-        while True:
-            async with maker() as session:
-                backlog = await InboxRepository(session, workspace_id).events_after(
-                    last_id, BACKLOG_BATCH
-                )
-            for event in backlog:
-                last_id = event.id
-                yield _frame(event.id, event.kind, event.payload)
-            if len(backlog) < BACKLOG_BATCH:
-                break
-        idle = 0
+        async for chunk in catch_up():
+            yield chunk
+        caught_up_at = time.monotonic()
+        quiet_since = caught_up_at
         while True:
             if await request.is_disconnected():
                 break
+            if time.monotonic() - caught_up_at >= CATCH_UP_SECONDS:
+                caught_up_at = time.monotonic()
+                async for chunk in catch_up():
+                    quiet_since = caught_up_at
+                    yield chunk
             try:
                 message = await asyncio.wait_for(queue.get(), timeout=CATCH_UP_SECONDS)
             except TimeoutError:
-                # Catch up from the log now and then: covers an event published before the
-                # subscription was live, or committed out of id order (PostgreSQL).
-                async with maker() as session:
-                    backlog = await InboxRepository(session, workspace_id).events_after(
-                        last_id, BACKLOG_BATCH
-                    )
-                for event in backlog:
-                    last_id = event.id
-                    yield _frame(event.id, event.kind, event.payload)
-                idle += 1
-                if not backlog and idle * CATCH_UP_SECONDS >= KEEPALIVE_SECONDS:
-                    idle = 0
+                if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                    quiet_since = time.monotonic()
                     yield b": keep-alive\n\n"
                 continue
             event_id = int(str(message.get("id", 0)))
-            if event_id <= last_id:
-                continue
-            last_id = event_id
-            yield _frame(event_id, str(message.get("kind")), message.get("payload"))
+            if cursor.wants(event_id):
+                quiet_since = time.monotonic()
+                yield frame(event_id, str(message.get("kind")), message.get("payload"))
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
