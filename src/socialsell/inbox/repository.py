@@ -371,11 +371,14 @@ class GlobalInbox:
             "updated_at": utcnow(),
         }
         if inbound:
+            # The window runs on our clock: a customer's time ahead of ours (Meta's clock, or
+            # the sandbox's moved one) must not stretch it past 24 hours from now.
+            inbound_at = _ts(min(at, utcnow()))
             values["last_inbound_at"] = case(
                 (
                     (Conversation.last_inbound_at.is_(None))
-                    | (Conversation.last_inbound_at < _ts(at)),
-                    _ts(at),
+                    | (Conversation.last_inbound_at < inbound_at),
+                    inbound_at,
                 ),
                 else_=Conversation.last_inbound_at,
             )

@@ -14,9 +14,8 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 
-from socialsell.core.deps import SessionDep, SettingsDep
+from socialsell.core.deps import SettingsDep
 from socialsell.core.errors import AppError, Forbidden
-from socialsell.core.jobs import JobRuntime
 from socialsell.settings import Settings
 from socialsell.webhooks import intake, service
 
@@ -88,24 +87,6 @@ async def verify_whatsapp(request: Request, settings: SettingsDep) -> PlainTextR
 
 
 @router.post("/whatsapp", status_code=200)
-async def receive_whatsapp(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> Response:
-    """WhatsApp Business Account deliveries: the same durability as Instagram's (signature over
-    the raw body, stored before the 200, processed by a job the tick re-kicks when lost)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.webhook_max_body_bytes:
-        raise PayloadTooLarge
-    body = await request.body()
-    if len(body) > settings.webhook_max_body_bytes:
-        raise PayloadTooLarge
-    if not service.signature_valid(
-        settings.meta_app_secret.get_secret_value(),
-        body,
-        request.headers.get("x-hub-signature-256"),
-    ):
-        raise InvalidSignature
-    delivery_id = await service.store_delivery(session, "whatsapp", body)
-    jobs: JobRuntime = request.app.state.jobs
-    jobs.enqueue(session, "webhooks.process_delivery", str(delivery_id))
-    return Response(status_code=200)
+async def receive_whatsapp(request: Request) -> Response:
+    """WhatsApp Business Account deliveries: the same path as Instagram's."""
+    return await receive(request, "whatsapp")

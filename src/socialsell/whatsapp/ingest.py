@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from socialsell.channels.models import Channel
+from socialsell.db import utcnow
 from socialsell.inbox.ingest import (
     Ingest,
     ReactionEvent,
@@ -67,8 +68,9 @@ async def _renew_window(session: AsyncSession, channel: Channel, event: Reaction
     conversation = await repo.conversation(target.conversation_id)
     if conversation is None:
         return
-    if conversation.last_inbound_at is None or conversation.last_inbound_at < event.at:
-        conversation.last_inbound_at = event.at
+    at = min(event.at, utcnow())  # on our clock, as for messages (inbox/repository.py)
+    if conversation.last_inbound_at is None or conversation.last_inbound_at < at:
+        conversation.last_inbound_at = at
         await session.flush()
 
 
