@@ -16,6 +16,7 @@ from socialsell.inbox.ingest import Ingest
 from socialsell.inbox.repository import GlobalInbox
 from socialsell.integrations import build_meta_client, secret_box
 from socialsell.meta import MetaError
+from socialsell.meta.http import shared_tls_context
 
 MEDIA_CLAIM_LEASE = timedelta(minutes=2)
 
@@ -25,7 +26,7 @@ async def copy_media(ctx: JobContext, message_id: str) -> None:
     """Copy a message's attachments into our storage (Meta's URLs expire). A failure keeps the
     message and the source URL; the tick tries again later, with a bounded number of tries."""
     async with (
-        httpx.AsyncClient(timeout=30, follow_redirects=False) as http,
+        httpx.AsyncClient(timeout=30, follow_redirects=False, verify=shared_tls_context()) as http,
         ctx.unit_of_work() as session,
     ):
         await media.copy_message_media(session, ctx.settings, http, uuid.UUID(message_id))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ssl
 import uuid
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import httpx
 from sqlalchemy import func, select
@@ -17,6 +15,7 @@ from socialsell.core.tick import claimer, periodic
 from socialsell.db import utcnow
 from socialsell.integrations import build_meta_client, meta_config, secret_box, usage_tracker
 from socialsell.meta import MetaClient
+from socialsell.meta.http import shared_tls_context
 from socialsell.publishing import permalinks
 from socialsell.publishing.models import Post, PostStatus
 from socialsell.publishing.publisher import Publisher
@@ -69,18 +68,11 @@ async def _in_flight(session: AsyncSession, now: datetime, horizon: datetime) ->
 # One attempt: the publisher retries transient failures itself, by handing the post back to
 # the tick with a back-off (durable, unlike an in-memory retry loop), and a crash is recovered
 # by the lease.
-@lru_cache(maxsize=1)
-def _tls() -> ssl.SSLContext:
-    # Loading the CA bundle costs about 28 ms of CPU, which a new HTTP client pays by default:
-    # once per job is a third of a post's CPU under a burst (two jobs a post, see the publisher).
-    return httpx.create_ssl_context()
-
-
 @job("publishing.publish_post", max_attempts=1)
 async def publish_post(ctx: JobContext, post_id: str, owner: str) -> None:
     config = meta_config(ctx.settings)
     async with (
-        httpx.AsyncClient(timeout=config.httpx_timeout(), verify=_tls()) as http,
+        httpx.AsyncClient(timeout=config.httpx_timeout(), verify=shared_tls_context()) as http,
         MetaClient(config, http_client=http, usage_tracker=usage_tracker()) as meta,
     ):
         publisher = Publisher(
