@@ -87,6 +87,18 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def publishing_poll_budget(self) -> float:
+        if self.publishing_inline_poll_seconds is not None:
+            return self.publishing_inline_poll_seconds
+        return 0.0 if self.redis_url is None else 20.0
+
+    @property
+    def publishing_in_flight_limit(self) -> int:
+        if self.publishing_max_in_flight is not None:
+            return self.publishing_max_in_flight
+        return 60 if self.redis_url is None else 0
+
+    @property
     def db_url(self) -> str:
         if self.database_url is None:  # pragma: no cover - the validator always fills it
             raise ConfigurationError("SOCIALSELL_DATABASE_URL is not set")
@@ -199,17 +211,19 @@ class Settings(BaseSettings):
     publishing_max_retries: int = 3
     publishing_retry_base_seconds: float = 30.0
     # The publisher polls a container in place for this long (1 s, 2 s, 4 s, ... apart) before
-    # handing the post back to the tick to look again later; 0 (default) hands it back at once,
-    # so that no job slot is held while Meta processes (bench/publish_bench.py).
-    publishing_inline_poll_seconds: float = 0.0
+    # handing the post back to the tick to look again later. Unset: 0 in the embedded mode (no
+    # job slot held while Meta processes), 20 with Redis workers, as measured best for each in
+    # bench/publish_bench.py (docs/benchmarks.md).
+    publishing_inline_poll_seconds: float | None = None
     # Delay before the tick looks again at a container still processing (doubles, capped at 60 s).
     publishing_poll_later_seconds: float = 5.0
     # Posts claimed per tick (the rest on the next tick).
     publishing_claim_batch: int = 200
     # Posts being published at once (in a job, or waiting a few seconds for Meta) across all
     # processes; the tick claims no more until some are done, so the posts already started are
-    # finished first instead of queuing behind a burst. 0: no limit.
-    publishing_max_in_flight: int = 60
+    # finished first instead of queuing behind a burst. 0: no limit. Unset: 60 in the embedded
+    # mode, no limit with Redis workers (measured as for the poll above).
+    publishing_max_in_flight: int | None = None
     # Lifetime of the signed URLs handed to Meta (it downloads at container creation, video
     # during processing).
     publishing_media_url_ttl_seconds: int = 6 * 3600

@@ -60,7 +60,12 @@ async def test_the_demo_fills_the_calendar_through_the_real_publisher(
     try:
         await seed_demo(settings, sandbox_url=sandbox.url, app_url=server.url)
         posts = await _posts(settings)
-        assert Counter(p.status for p in posts) == {"scheduled": 6, "draft": 1}
+        # Three are due seconds after the seed: on a slow machine the tick may have taken them.
+        seeded = Counter(p.status for p in posts)
+        assert seeded["draft"] == 1
+        assert seeded["scheduled"] >= 3
+        assert sum(seeded.values()) == 7
+        assert set(seeded) <= {"draft", "scheduled", "publishing", "published", "failed"}
 
         # The served app's tick claims the three due posts; Instagram processes them.
         for _ in range(100):

@@ -356,11 +356,11 @@ class Publisher:
 
         Waiting in place holds one of the worker's job slots while doing nothing; under a burst
         (hundreds of posts due in one minute) those slots are what the posts queue for. So by
-        default (``publishing_inline_poll_seconds`` 0) a container still processing hands the
+        default in the embedded mode (``Settings.publishing_poll_budget`` 0) a container still processing hands the
         post back to the tick, which claims it again when the lease it was given runs out."""
         assert post.container_id is not None  # noqa: S101 - set by the caller
         container_id = post.container_id
-        budget = self.settings.publishing_inline_poll_seconds
+        budget = self.settings.publishing_poll_budget
         delay = 1.0
         waited = 0.0
         while True:

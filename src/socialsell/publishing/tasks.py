@@ -32,10 +32,11 @@ async def claim_due_posts(ctx: JobContext) -> int:
     lease_until = now + timedelta(seconds=ctx.settings.publishing_lease_seconds)
     async with ctx.unit_of_work() as session:
         room = ctx.settings.publishing_claim_batch
-        if ctx.settings.publishing_max_in_flight > 0:
+        if ctx.settings.publishing_in_flight_limit > 0:
             room = min(
                 room,
-                ctx.settings.publishing_max_in_flight - await _in_flight(session, now, lease_until),
+                ctx.settings.publishing_in_flight_limit
+                - await _in_flight(session, now, lease_until),
             )
         if room <= 0:
             return 0
