@@ -165,8 +165,8 @@ def demo(
         typer.secho(
             f"\n  socialsell is ready at {app_url}\n"
             f"  Sign in as {result.email} with the password {result.password}\n"
-            f"  Instagram @{result.instagram_username} is connected through the Meta sandbox;\n"
-            f"  play its customers at {sandbox_url}\n",
+            f"  Instagram @{result.instagram_username} and WhatsApp {result.whatsapp_number} are\n"
+            f"  connected through the Meta sandbox; play their customers at {sandbox_url}\n",
             fg="green",
         )
 

@@ -50,6 +50,7 @@ class DemoResult:
     password: str
     instagram_username: str
     instagram_connected_now: bool
+    whatsapp_number: str
 
 
 async def _consent(
@@ -128,12 +129,14 @@ async def seed_demo(settings: Settings, *, sandbox_url: str, app_url: str) -> De
             await seed_demo_posts(
                 settings, sessionmaker, email=DEMO_EMAIL, instagram_account_id=account["id"]
             )
-            await seed_whatsapp_demo(
+            whatsapp = await seed_whatsapp_demo(
                 settings, sessionmaker, sandbox, app_url=app_url, email=DEMO_EMAIL
             )
     finally:
         await engine.dispose()
-    return DemoResult(DEMO_EMAIL, DEMO_PASSWORD, DEMO_INSTAGRAM, connected_now)
+    return DemoResult(
+        DEMO_EMAIL, DEMO_PASSWORD, DEMO_INSTAGRAM, connected_now, whatsapp.display_phone_number
+    )
 
 
 async def _demo_principal(session: AsyncSession, settings: Settings) -> Principal:

@@ -600,7 +600,7 @@ class Publisher:
             },
         )
         await self._commit(session, post)
-        log.warning("publish_failed", post_id=str(post.id), code=failure.code)
+        log.warning("publish_failed", post_id=str(post.id), error_code=failure.code)
 
     async def _checkpoint(self, session: AsyncSession, post: Post) -> None:
         """A deliberate commit in the middle of the job, each its own unit of work: what was just
