@@ -32,6 +32,7 @@ from tests.whatsapp.helpers import (
     inbound,
     subscribe,
 )
+from tests.whatsapp.sample_uploads import with_uploaded_samples
 from tests.whatsapp.test_templates_page import errors_of
 
 CUSTOMER = "5511912345678"
@@ -41,6 +42,10 @@ def make_template(
     sandbox: Sandbox, number: Number, body: dict[str, Any], *, approve: bool = True
 ) -> str:
     token = {"Authorization": f"Bearer {number.account['access_token']}"}
+    # Media headers name a sample uploaded first, as WhatsApp Manager does.
+    body = with_uploaded_samples(
+        sandbox.client, sandbox.app_id, number.account["access_token"], body
+    )
     created = sandbox.client.post(
         f"/v23.0/{number.waba_id}/message_templates", headers=token, json=body
     )

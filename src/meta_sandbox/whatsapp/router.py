@@ -16,6 +16,7 @@ shapes and the core's catch-all answers Meta's "Unsupported request" for anythin
 | GET, POST, DELETE | /{waba_id}/message_templates | whatsapp_business_management |
 | GET, POST, DELETE | /{waba_id}/subscribed_apps | whatsapp_business_management |
 | GET | /{template_id} | whatsapp_business_management |
+| POST | /{app_id}/uploads, /upload:<id>; GET /upload:<id> | access token (`uploads`) |
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from meta_sandbox import errors
 from meta_sandbox.deps import ParamsDep, TokenDep, bearer_token, graph_params
 from meta_sandbox.routing import kind_route
 from meta_sandbox.whatsapp import media as media_files
-from meta_sandbox.whatsapp import messages, templates
+from meta_sandbox.whatsapp import messages, templates, uploads
 from meta_sandbox.whatsapp.access import (
     media_for,
     phone_for,
@@ -464,6 +465,17 @@ async def create_template(
     ctx = await _ctx(request)
     waba = waba_for(ctx, token, waba_id, "post", SCOPE_MANAGEMENT)
     name, language, category, components, parameter_format = templates.validate_new_template(params)
+    for component in components:
+        if component["type"] == "HEADER" and component.get("format") in uploads.MEDIA_FORMATS:
+            # `validate_new_template` made sure the example holds a non-empty handle list.
+            for handle in component["example"]["header_handle"]:
+                if not isinstance(handle, str) or not uploads.known_handle(ctx.wa, handle):
+                    raise template_error(
+                        2388047,
+                        "Invalid sample media",
+                        "example.header_handle must be a file handle from the Resumable Upload "
+                        "API (POST /{app-id}/uploads).",
+                    )
     now = ctx.now()
     for other in ctx.wa.templates.values():
         if other.waba_id != waba.id or other.name != name or other.language != language:
@@ -543,3 +555,4 @@ router.include_router(phone_router)
 router.include_router(waba_router)
 router.include_router(media_router)
 router.include_router(template_router)
+router.include_router(uploads.router)

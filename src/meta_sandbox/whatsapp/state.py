@@ -241,6 +241,9 @@ class WhatsAppState:
     # The Graph requests received (method, path, query, body), newest last, bounded: what a
     # client sent, for tests that check it against Meta's spec.
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Resumable Upload API sessions by id ("upload:<n>"): file_name, file_length, file_type,
+    # file_offset, handle once the bytes arrived (see `meta_sandbox.whatsapp.uploads`).
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_number: int = 100001
     seq: int = 0
 

@@ -165,6 +165,8 @@ class MetaTransport:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         usage_keys: Sequence[str] = (),
         idempotent: bool | None = None,
     ) -> Any:
@@ -176,6 +178,8 @@ class MetaTransport:
             json=json,
             data=data,
             files=files,
+            content=content,
+            headers=headers,
             usage_keys=usage_keys,
             idempotent=idempotent,
         )
@@ -215,13 +219,19 @@ class MetaTransport:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         usage_keys: Sequence[str],
         idempotent: bool | None,
     ) -> httpx.Response:
         method = method.upper()
         if idempotent is None:
             idempotent = method in {"GET", "HEAD", "DELETE"}
-        headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+        # Extra headers come last: the Resumable Upload API wants `Authorization: OAuth <token>`.
+        headers = {
+            **({"Authorization": f"Bearer {access_token}"} if access_token else {}),
+            **(headers or {}),
+        }
         path = httpx.URL(url).path  # never the query: OAuth endpoints carry secrets there
         retry = 0
         while True:
@@ -229,7 +239,14 @@ class MetaTransport:
             error: MetaError
             try:
                 response = await self._client.request(
-                    method, url, params=params, json=json, data=data, files=files, headers=headers
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    files=files,
+                    content=content,
+                    headers=headers,
                 )
             except _TRANSIENT_TRANSPORT as exc:
                 error = TransientError(f"{type(exc).__name__} on {method} {path}")

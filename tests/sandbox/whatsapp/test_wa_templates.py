@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from meta_sandbox.testing import Sandbox
+from tests.whatsapp.sample_uploads import upload_sample
 
 from .support import WA, assert_shape, expect_error, expect_wa_error, fixture, payload_of
 
@@ -310,7 +311,9 @@ def test_named_parameters_and_media_header(wa: WA, sandbox: Sandbox) -> None:
             {
                 "type": "HEADER",
                 "format": "IMAGE",
-                "example": {"header_handle": ["4::aW1hZ2UvanBn:ARZ"]},
+                "example": {
+                    "header_handle": [upload_sample(sandbox.client, sandbox.app_id, wa.token)]
+                },
             },
             {
                 "type": "BODY",
