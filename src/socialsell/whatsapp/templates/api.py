@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from socialsell.core.constants import API_PREFIX
 from socialsell.core.deps import CurrentPrincipal, SessionDep, SettingsDep
+from socialsell.core.storage import Storage, get_storage
 from socialsell.whatsapp.templates import manage
 from socialsell.whatsapp.templates.schemas import (
     SyncResult,
@@ -15,6 +17,8 @@ from socialsell.whatsapp.templates.schemas import (
     TemplateList,
     TemplateRead,
 )
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/whatsapp/numbers/{{channel_id}}/templates", tags=["whatsapp templates"]
@@ -54,10 +58,14 @@ async def create_template(
     principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> TemplateRead:
     """Submit a template for Meta's review. Meta's rules are checked first and each mistake is
-    answered next to its field; the template is PENDING until Meta decides."""
-    template = await manage.create_template(session, principal, settings, channel_id, data)
+    answered next to its field; the template is PENDING until Meta decides. A photo or video
+    header takes its sample from the media library (`header_media_id`, POST /api/v1/media)."""
+    template = await manage.create_template(
+        session, principal, settings, channel_id, data, storage=storage
+    )
     return TemplateRead.model_validate(template)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from socialsell.accounts.service import Principal
 from socialsell.channels.models import Channel
 from socialsell.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from socialsell.core.storage import Storage
 from socialsell.db import utcnow
 from socialsell.meta import MetaError
 from socialsell.meta.models import Template
@@ -23,7 +24,7 @@ from socialsell.meta.whatsapp import WhatsAppClient
 from socialsell.settings import Settings
 from socialsell.whatsapp import service as numbers
 from socialsell.whatsapp.errors import WhatsAppMetaError
-from socialsell.whatsapp.templates import rules
+from socialsell.whatsapp.templates import rules, samples
 from socialsell.whatsapp.templates.models import WhatsAppTemplate, WhatsAppTemplateSync
 from socialsell.whatsapp.templates.repository import GlobalTemplates, Templates
 from socialsell.whatsapp.templates.schemas import SyncResult, TemplateCreate
@@ -216,14 +217,62 @@ async def sync_templates(
 # --- create and delete ---------------------------------------------------------------------------
 
 
-def _create_refusal(exc: MetaError) -> Exception:
+def _create_refusal(exc: MetaError, media_header: bool = False) -> Exception:
     said = exc.user_msg or exc.message
     if exc.code == 100 or exc.subcode in rules.SUBCODE_FIELDS:
         field = rules.SUBCODE_FIELDS.get(exc.subcode or 0, "")
+        if media_header and field == "header_text":
+            # A media header's format errors are about its sample.
+            field = samples.FIELD
         title = f"{exc.user_title}: " if exc.user_title else ""
         message = f"WhatsApp refused the template. {title}{said}"
         return ValidationFailed(message, errors=[FieldError(field or "template", message)])
     return WhatsAppMetaError(f"WhatsApp did not create the template ({said}). Try again later.")
+
+
+async def _sample(
+    session: AsyncSession,
+    principal: Principal,
+    storage: Storage | None,
+    data: TemplateCreate,
+    sample_file: tuple[bytes, str] | None,
+) -> samples.SampleFile:
+    """The media header's sample: the file sent with the form, else the media-library file."""
+    found: samples.SampleFile | FieldError
+    if sample_file is not None:
+        found = samples.checked(data.header_format, *sample_file)
+    elif data.header_media_id is not None and storage is not None:
+        found = await samples.from_asset(
+            session, storage, principal.workspace_id, data.header_media_id, data.header_format
+        )
+    else:
+        found = FieldError(
+            samples.FIELD,
+            f"Choose {samples.KIND_WORDS[data.header_format]} as the header's sample.",
+        )
+    if isinstance(found, FieldError):
+        raise ValidationFailed(found.message, errors=[found])
+    return found
+
+
+async def _upload_sample(
+    session: AsyncSession, settings: Settings, number: Channel, sample: samples.SampleFile
+) -> str:
+    async def upload(client: WhatsAppClient) -> str:
+        return await client.upload_resumable(
+            sample.content, file_name=sample.file_name, mime_type=sample.mime_type
+        )
+
+    try:
+        return await numbers.call_whatsapp(session, settings, number, upload)
+    except MetaError as exc:
+        if exc.code == 100:
+            message = f"WhatsApp refused the sample file: {exc.user_msg or exc.message}"
+            raise ValidationFailed(message, errors=[FieldError(samples.FIELD, message)]) from exc
+        raise WhatsAppMetaError(
+            f"WhatsApp did not take the sample file ({exc.user_msg or exc.message}). "
+            "Try again later."
+        ) from exc
 
 
 async def create_template(
@@ -232,9 +281,16 @@ async def create_template(
     settings: Settings,
     channel_id: uuid.UUID,
     data: TemplateCreate,
+    *,
+    storage: Storage | None = None,
+    sample_file: tuple[bytes, str] | None = None,
 ) -> WhatsAppTemplate:
     """Check the template against Meta's rules (errors per field), submit it for review, and
-    keep it as PENDING until the review's webhook (or a sync) says how it went."""
+    keep it as PENDING until the review's webhook (or a sync) says how it went.
+
+    A photo, video or document header needs a sample: ``sample_file`` (bytes and file name) or
+    the media-library file ``data.header_media_id`` read from ``storage``; it is uploaded through
+    Meta's Resumable Upload API and its handle becomes the header's example."""
     number = await numbers.get_number(session, principal, channel_id)
     built, errors = rules.build(data)
     if built is None:
@@ -243,6 +299,13 @@ async def create_template(
     if await repo.find(number.id, None, built.name, built.language) is not None:
         message = "This number already has a template with this name in this language."
         raise ValidationFailed(message, errors=[FieldError("name", message)])
+    media_header = data.header_format in rules.MEDIA_HEADERS
+    if media_header:
+        sample = await _sample(session, principal, storage, data, sample_file)
+        handle = await _upload_sample(session, settings, number, sample)
+        for component in built.components:
+            if component["type"] == "HEADER":
+                component["example"] = {"header_handle": [handle]}
 
     async def submit(client: WhatsAppClient) -> Any:
         return await client.create_template(
@@ -256,7 +319,7 @@ async def create_template(
     try:
         created = await numbers.call_whatsapp(session, settings, number, submit)
     except MetaError as exc:
-        raise _create_refusal(exc) from exc
+        raise _create_refusal(exc, media_header) from exc
     except ValidationError as exc:
         # Sent, but the answer had no id: the next sync brings the template in.
         raise WhatsAppMetaError(

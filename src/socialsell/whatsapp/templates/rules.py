@@ -34,6 +34,7 @@ PHONE_BUTTONS_MAX = 1
 URL_MAX = 2000
 
 CATEGORIES: tuple[str, ...] = ("MARKETING", "UTILITY", "AUTHENTICATION")
+MEDIA_HEADERS: tuple[str, ...] = ("IMAGE", "VIDEO", "DOCUMENT")
 # Meta's supported languages (the ones a seller is likely to use), code -> name.
 LANGUAGES: dict[str, str] = {
     "en_US": "English (US)", "en_GB": "English (UK)", "en": "English",
@@ -189,14 +190,10 @@ def build(data: TemplateCreate) -> tuple[MetaTemplate | None, list[FieldError]]:
                     }
                 else:
                     header["example"] = {"header_text": samples}
-    elif data.header_format in ("IMAGE", "VIDEO", "DOCUMENT"):
-        errors.append(
-            FieldError(
-                "header_format",
-                "Templates with a photo, video or document header are created in WhatsApp "
-                "Manager for now; they show here after a sync.",
-            )
-        )
+    elif data.header_format in MEDIA_HEADERS:
+        # The sample's file handle is added once the file is uploaded (see `manage`): the file
+        # is checked and sent only when everything else is right.
+        header = {"type": "HEADER", "format": data.header_format}
     if header is not None:
         components.append(header)
 

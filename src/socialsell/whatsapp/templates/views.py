@@ -8,24 +8,31 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from socialsell.core.deps import CsrfProtected, SessionDep, SettingsDep
 from socialsell.core.errors import AppError
+from socialsell.core.pagination import PageParams
+from socialsell.core.storage import Storage, get_storage, media_url
+from socialsell.publishing import service as media_library
+from socialsell.publishing.models import MediaAsset
+from socialsell.settings import Settings
 from socialsell.web.deps import PageUser
 from socialsell.web.forms import FORM_ERROR, app_error_messages, validation_messages
 from socialsell.web.templating import Translator, redirect, render, request_translator, url_path
-from socialsell.whatsapp.templates import manage, rules
+from socialsell.whatsapp.templates import manage, rules, samples
 from socialsell.whatsapp.templates.components import PLACEHOLDER_RE, parts
 from socialsell.whatsapp.templates.models import WhatsAppTemplate
 from socialsell.whatsapp.templates.schemas import TemplateCreate
 
 router = APIRouter(include_in_schema=False)
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
+LIBRARY_SIZE = 12
 BUTTON_SLOTS = 3  # rows shown without JavaScript; the script adds more, up to rules.BUTTONS_MAX
 
 
@@ -180,8 +187,33 @@ def sample_var(key: str) -> str:
     return "{{" + (str(int(name) + 1) if name.isdigit() else name) + "}}"
 
 
+async def _sample_file(form: FormData, header_format: str) -> tuple[bytes, str] | None:
+    """The header sample sent with the form, read up to one byte past the largest limit (so a
+    file too big is said so without holding all of it)."""
+    upload = form.get("header_media_file")
+    if header_format not in samples.SAMPLE_TYPES or not isinstance(upload, UploadFile):
+        return None
+    if not upload.filename:
+        return None
+    content = await upload.read(samples.SAMPLE_TYPES[header_format][1] + 1)
+    return content, upload.filename
+
+
 def _form_values(form: FormData) -> dict[str, str]:
     return {k: v for k, v in form.multi_items() if isinstance(v, str)}
+
+
+async def _library(
+    session: SessionDep, viewer: PageUser, settings: Settings, storage: Storage
+) -> list[tuple[MediaAsset, str]]:
+    """Recent photos and videos of the media library, to pick a media header's sample."""
+    rows, _ = await media_library.list_media(
+        session, viewer.principal, PageParams(limit=LIBRARY_SIZE), None
+    )
+    return [
+        (a, media_url(settings, storage, a.thumbnail_key or a.storage_key, ttl_seconds=3600))
+        for a in rows
+    ]
 
 
 async def _page(
@@ -190,6 +222,8 @@ async def _page(
     viewer: PageUser,
     channel_id: uuid.UUID,
     *,
+    settings: Settings,
+    storage: Storage,
     status: str | None = None,
     errors: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
@@ -231,6 +265,7 @@ async def _page(
         "languages": sorted(rules.LANGUAGES.items(), key=lambda item: item[1]),
         "categories": [(c, t.gettext(CATEGORY_LABELS[c])) for c in rules.CATEGORIES],
         "button_rows": min(button_rows, rules.BUTTONS_MAX),
+        "library": await _library(session, viewer, settings, storage),
         "limits": {
             "header": rules.HEADER_TEXT_MAX,
             "body": rules.BODY_TEXT_MAX,
@@ -248,9 +283,13 @@ async def templates_page(
     channel_id: uuid.UUID,
     session: SessionDep,
     viewer: PageUser,
+    settings: SettingsDep,
+    storage: StorageDep,
     status: str | None = None,
 ) -> Response:
-    return await _page(request, session, viewer, channel_id, status=status)
+    return await _page(
+        request, session, viewer, channel_id, status=status, settings=settings, storage=storage
+    )
 
 
 @router.post(
@@ -264,6 +303,7 @@ async def create_template(
     session: SessionDep,
     settings: SettingsDep,
     viewer: PageUser,
+    storage: StorageDep,
 ) -> Response:
     t = request_translator(request)
     form = await request.form()
@@ -280,6 +320,7 @@ async def create_template(
         )
     }
     raw["header_format"] = raw["header_format"] or "NONE"
+    raw["header_media_id"] = form.get("header_media_id") or None
     raw["header_example"] = _examples(form, "header_example")
     raw["body_examples"] = _examples(form, "body_examples")
     raw["buttons"] = _buttons(form)
@@ -290,9 +331,16 @@ async def create_template(
         errors = validation_messages(exc.errors(), t)
     else:
         try:
+            sample = await _sample_file(form, data.header_format)
             async with session.begin_nested():
                 template = await manage.create_template(
-                    session, viewer.principal, settings, channel_id, data
+                    session,
+                    viewer.principal,
+                    settings,
+                    channel_id,
+                    data,
+                    storage=storage,
+                    sample_file=sample,
                 )
         except AppError as exc:
             errors = app_error_messages(exc, t)
@@ -319,6 +367,8 @@ async def create_template(
         errors=errors,
         values=_form_values(form),
         status_code=422,
+        settings=settings,
+        storage=storage,
     )
 
 

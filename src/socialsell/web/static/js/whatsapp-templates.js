@@ -147,8 +147,13 @@
       });
       var headerFormat = field("header_format") ? field("header_format").value : "NONE";
       Array.prototype.forEach.call(form.querySelectorAll("[data-for-header]"), function (el) {
-        el.hidden = el.getAttribute("data-for-header") !== headerFormat;
+        el.hidden = el.getAttribute("data-for-header").split(" ").indexOf(headerFormat) < 0;
       });
+      // The sample file input takes the kinds Meta accepts for this header.
+      var sampleInput = form.querySelector("[data-header-sample]");
+      if (sampleInput) {
+        sampleInput.accept = sampleInput.getAttribute("data-accept-" + headerFormat.toLowerCase()) || "";
+      }
       var headerText = !auth && headerFormat === "TEXT" ? field("header_text").value : "";
       var headerValues = syncSamples("header_example", headerText);
       var body = auth ? "" : field("body").value;
@@ -161,6 +166,10 @@
           renderText(preview.body, body, bodyValues);
         }
         renderText(preview.header, headerText, headerValues);
+        var mediaLabel = form.querySelector("[data-header-kind-" + headerFormat.toLowerCase() + "]");
+        if (!auth && mediaLabel) {
+          preview.header.textContent = "[" + mediaLabel.getAttribute("data-header-kind-" + headerFormat.toLowerCase()) + "]";
+        }
         preview.footer.textContent = auth ? "" : field("footer").value;
         preview.buttons.textContent = "";
       }
