@@ -1,5 +1,6 @@
 """Checking WhatsApp traffic against Meta's official OpenAPI spec
-(``../shared/reference/whatsapp-business-messaging-openapi-v23.0.yaml``), with ``jsonschema``.
+(``tests/whatsapp/reference/whatsapp-business-messaging-openapi-v23.0.yaml``, MIT, kept
+unchanged), with ``jsonschema``.
 
 - A **request** matches an operation of the spec: its path fits one of the spec's path
   templates (``/{Version}/{Phone-Number-ID}/messages``, ...) for its method, every query
@@ -46,10 +47,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 SPEC_PATH = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "reference"
-    / "whatsapp-business-messaging-openapi-v23.0.yaml"
+    Path(__file__).resolve().parent / "reference" / "whatsapp-business-messaging-openapi-v23.0.yaml"
 )
 _REF = "#/components/schemas/"
 
