@@ -380,14 +380,21 @@ async def ensure_refresh_state(
 ) -> RefreshState:
     state = await get_refresh_state(session, channel.id)
     if state is None:
-        state = RefreshState(
-            channel_id=channel.id,
-            workspace_id=channel.workspace_id,
-            next_refresh_at=now,
-            backfill_days=backfill_days,
+        # The tick's schedule_missing_refreshes may insert the same row at the same moment (a
+        # channel just connected): insert-or-keep, then read whichever won.
+        await session.execute(
+            _insert_for(session, RefreshState.__table__)
+            .values(
+                channel_id=channel.id,
+                workspace_id=channel.workspace_id,
+                next_refresh_at=now,
+                backfill_days=backfill_days,
+            )
+            .on_conflict_do_nothing(index_elements=["channel_id"])
         )
-        session.add(state)
-        await session.flush()
+        state = await get_refresh_state(session, channel.id)
+        if state is None:  # pragma: no cover - just inserted or kept
+            raise RuntimeError(f"no refresh state for channel {channel.id}")
     return state
 
 
