@@ -116,14 +116,16 @@ class Sandbox:
         return result
 
     def subscribe_webhooks(self, object_name: str, callback_url: str, verify_token: str) -> None:
-        self.client.put(
+        response = self.client.put(
             "/_sandbox/webhooks",
             json={
                 "object": object_name,
                 "callback_url": callback_url,
                 "verify_token": verify_token,
             },
-        ).raise_for_status()
+        )
+        if response.is_error:  # say why: the handshake's own answer is in the body
+            raise AssertionError(f"subscribing {callback_url} failed: {response.text}")
 
     def inbound(
         self, ig_id: str, from_username: str, text: str | None = None, **extra: Any
